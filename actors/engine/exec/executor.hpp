@@ -1,0 +1,31 @@
+#pragma once
+// An executor runs one model step: the forward pass over a step_batch (reading
+// and writing the paged KV cache it owns) and sampling. It is a plain object,
+// driven by one thread (the scheduler's); it never sends messages.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "gpu/model_spec.hpp"
+#include "gpu/step_batch.hpp"
+
+namespace troupe::engine {
+
+class executor {
+ public:
+  virtual ~executor() = default;
+
+  // "cpu" or "cuda".
+  virtual std::string name() const = 0;
+  virtual const gpu::model_spec& spec() const = 0;
+  // Number of KV blocks of block_size() tokens the executor's cache holds;
+  // the block pool hands out ids in [0, num_kv_blocks()).
+  virtual int64_t num_kv_blocks() const = 0;
+  virtual int32_t block_size() const = 0;
+
+  // Runs one iteration. Preconditions: the batch is well-formed (see
+  // gpu/step_batch.hpp) and every slot / block id is < num_kv_blocks().
+  virtual gpu::step_result execute(const gpu::step_batch& batch) = 0;
+};
+
+}  // namespace troupe::engine

@@ -1,0 +1,107 @@
+#pragma once
+// The one interface the network layer uses to reach the engine side. net/ never
+// sees CAF: it calls this facade, which spawns a request actor per generation
+// and delivers events through a sink. Implemented in actors/node/.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/engine/sched/request.hpp"
+
+namespace troupe::actors {
+
+struct chat_message {
+  std::string role;
+  std::string content;
+};
+
+struct generation_request {
+  std::string request_id;            // "chatcmpl-…" / "cmpl-…" / "resp_…"
+  std::string model;
+  // Exactly one of prompt_text / prompt_token_ids is used; text is encoded with
+  // the tokenizer's special tokens (as HF add_special_tokens=True) unless
+  // add_special_tokens is false (chat prompts already carry them).
+  std::optional<std::string> prompt_text;
+  std::vector<int32_t> prompt_token_ids;
+  bool add_special_tokens = true;
+  engine::sampling_params params;    // seed may be left 0 with has_seed=false
+  bool has_seed = false;
+  std::vector<std::string> stop;     // stop strings, never emitted
+  int32_t n = 1;                     // choices, each its own sequence
+  std::string principal;             // who asked (for logs/limits), never a secret
+};
+
+enum class service_error {
+  none,
+  bad_request,           // invalid parameter (message says which)
+  context_length_exceeded,
+  overloaded,            // admission queue full → 503 + Retry-After
+  not_ready,
+  internal,
+};
+
+struct token_logprob_text {
+  std::string token;
+  float logprob = 0.0f;
+  std::vector<std::pair<std::string, float>> top;  // (token text, logprob)
+};
+
+struct generation_event {
+  int32_t index = 0;                 // choice index
+  std::string text_delta;            // safe UTF-8, never a split code point
+  std::vector<int32_t> token_ids;    // tokens behind this delta
+  std::vector<token_logprob_text> logprobs;
+  engine::finish_reason finished = engine::finish_reason::none;  // none while streaming
+  std::string finish_reason_text;    // "stop" / "length" once finished
+  // Set on the last event of the whole request (all choices finished):
+  bool done = false;
+  int32_t prompt_tokens = 0;
+  int32_t completion_tokens = 0;     // all choices
+  int32_t cached_prompt_tokens = 0;
+  double queue_time_ms = 0, ttft_ms = 0;
+  // An error after the request was accepted (e.g. the worker died).
+  service_error error = service_error::none;
+  std::string error_message;
+};
+
+// Called from actor threads; the implementation must post to its own strand.
+using event_sink = std::function<void(generation_event)>;
+
+struct model_info {
+  std::string id;
+  int64_t created = 0;
+  int32_t max_model_len = 0;
+  bool has_chat_template = false;
+};
+
+class generation_service {
+ public:
+  virtual ~generation_service() = default;
+
+  virtual model_info model() const = 0;
+  virtual bool ready() const = 0;
+
+  virtual std::vector<int32_t> tokenize(const std::string& text, bool add_special_tokens) const = 0;
+  virtual std::string detokenize(const std::vector<int32_t>& ids) const = 0;
+  // Renders the model's chat template; on failure returns nullopt and sets *error.
+  virtual std::optional<std::string> render_chat(const std::vector<chat_message>& messages,
+                                                 bool add_generation_prompt,
+                                                 std::string* error) const = 0;
+
+  // Validates and admits a request synchronously (so the caller can answer 400 /
+  // 503 before any byte is sent), then streams events to sink. On error nothing
+  // is started and sink is never called.
+  virtual service_error start(generation_request request, event_sink sink,
+                              std::string* error_message) = 0;
+  // Aborts a started request (client vanished, cancel); its KV blocks are freed
+  // in the scheduler's next iteration. Unknown or finished ids are ignored.
+  virtual void cancel(const std::string& request_id) = 0;
+
+  // Prometheus text exposition of the engine-side metrics.
+  virtual std::string metrics_text() const = 0;
+};
+
+}  // namespace troupe::actors

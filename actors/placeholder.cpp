@@ -1,0 +1,2 @@
+// Keeps the actors library non-empty until its first actor lands.
+namespace troupe::actors {}

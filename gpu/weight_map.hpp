@@ -1,0 +1,32 @@
+#pragma once
+// Borrowed views of checkpoint tensors (memory-mapped safetensors), keyed by their
+// Hugging Face names ("model.layers.0.self_attn.q_proj.weight"). The engine fills
+// it; executors copy or convert what they need. Views stay valid while the owner
+// of the mapping (actors/engine/model/checkpoint) lives.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace troupe::gpu {
+
+enum class dtype : int32_t { f32 = 0, f16 = 1, bf16 = 2 };
+
+inline std::size_t dtype_size(dtype t) { return t == dtype::f32 ? 4 : 2; }
+
+struct tensor_view {
+  dtype type = dtype::f32;
+  std::vector<int64_t> shape;   // row-major, as stored (Linear weights are [out, in])
+  const void* data = nullptr;   // little-endian elements of `type`
+  std::size_t num_bytes = 0;
+  int64_t num_elements() const {
+    int64_t n = 1;
+    for (auto d : shape) n *= d;
+    return n;
+  }
+};
+
+using weight_map = std::map<std::string, tensor_view>;
+
+}  // namespace troupe::gpu

@@ -1,0 +1,2 @@
+// Keeps the net library non-empty until its first session lands.
+namespace troupe::net {}
