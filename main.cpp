@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string>
 
+#include "cli/bench.hpp"
 #include "cli/generate.hpp"
 #include "config/version.hpp"
 
@@ -21,6 +22,9 @@ constexpr const char* usage =
     "  tokenize      print the token ids of stdin as a JSON array\n"
     "  detokenize    print the text of a JSON array of token ids on stdin\n"
     "\n"
+    "Tools:\n"
+    "  bench         serving benchmark against any OpenAI-compatible server (bench plot: charts)\n"
+    "\n"
     "  --version     print the version\n"
     "  --help        this text\n";
 
@@ -33,6 +37,7 @@ const command commands[] = {
     {"generate", troupe::cli::run_generate},
     {"tokenize", troupe::cli::run_tokenize},
     {"detokenize", troupe::cli::run_detokenize},
+    {"bench", troupe::cli::run_bench},
 };
 
 }  // namespace
