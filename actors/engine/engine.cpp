@@ -69,12 +69,20 @@ token_logprob logprob_of(const gpu::step_result& result, int32_t seq, int32_t to
   return lp;
 }
 
+// Limits below 1 would leave every iteration empty and the engine stuck.
+engine_options sanitized(engine_options o) {
+  o.max_num_seqs = std::max(o.max_num_seqs, 1);
+  o.max_num_batched_tokens = std::max(o.max_num_batched_tokens, 1);
+  o.max_waiting = std::max(o.max_waiting, 0);
+  return o;
+}
+
 }  // namespace
 
 struct engine::impl {
   impl(std::unique_ptr<executor> e, engine_options o)
       : exec(std::move(e)),
-        options(o),
+        options(sanitized(o)),
         max_model_len(effective_max_model_len(*exec, options)),
         kv(exec->num_kv_blocks(), exec->block_size(), options.enable_prefix_caching),
         sched({options.policy, options.max_num_seqs, options.max_num_batched_tokens}, kv) {}
