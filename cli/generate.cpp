@@ -68,10 +68,10 @@ int run_generate(int argc, char** argv) {
   bool add_special = true;
   if (args.has("chat")) {
     if (!model->chat_template) return fail("the model has no chat template");
-    nlohmann::json messages = nlohmann::json::array({{{"role", "user"}, {"content", text}}});
+    nlohmann::ordered_json messages = nlohmann::ordered_json::array({{{"role", "user"}, {"content", text}}});
     auto rendered = engine::render_chat(*model->chat_template, messages, true,
                                         model->tokenizer_config.bos_token.value_or(""),
-                                        model->tokenizer_config.eos_token.value_or(""), nullptr,
+                                        model->tokenizer_config.eos_token.value_or(""), std::nullopt,
                                         &error);
     if (!rendered) return fail("chat template: " + error);
     text = *rendered;

@@ -69,11 +69,11 @@ class local_service final : public generation_service {
                "use /v1/completions or configure model.chat_template.";
       return std::nullopt;
     }
-    nlohmann::json msgs = nlohmann::json::array();
+    nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
     for (const auto& m : messages) msgs.push_back({{"role", m.role}, {"content", m.content}});
     return engine::render_chat(*model_->chat_template, msgs, add_generation_prompt,
                                model_->tokenizer_config.bos_token.value_or(""),
-                               model_->tokenizer_config.eos_token.value_or(""), nullptr, error);
+                               model_->tokenizer_config.eos_token.value_or(""), std::nullopt, error);
   }
 
   service_error start(generation_request request, event_sink sink,
