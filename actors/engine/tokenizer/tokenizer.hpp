@@ -51,6 +51,7 @@ class tokenizer {
   bool is_special(int32_t id) const;
 
  private:
+  tokenizer() = default;
   friend class incremental_detokenizer;
   std::shared_ptr<const tokenizer_data> data_;
 };
