@@ -131,7 +131,7 @@ void bpe_model::tokenize(std::string_view word, std::vector<int32_t>& out) const
       return;
     }
   }
-  bool cacheable = word.size() <= max_cached_word_bytes;
+  bool cacheable = cache_ != nullptr && word.size() <= max_cached_word_bytes;
   if (cacheable) {
     std::lock_guard lock(cache_->mutex);
     if (auto it = cache_->words.find(word); it != cache_->words.end()) {

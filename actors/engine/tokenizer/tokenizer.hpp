@@ -28,6 +28,9 @@ struct tokenizer_data;
 
 class tokenizer {
  public:
+  // An empty tokenizer: encodes everything to no ids, decodes to "".
+  tokenizer();
+
   // Reads a tokenizer.json. On failure returns nullopt and, when `error` is
   // given, says which file and which component (e.g. "pre_tokenizer:
   // unsupported pre_tokenizer type 'Whitespace'").
@@ -51,7 +54,6 @@ class tokenizer {
   bool is_special(int32_t id) const;
 
  private:
-  tokenizer() = default;
   friend class incremental_detokenizer;
   std::shared_ptr<const tokenizer_data> data_;
 };

@@ -208,3 +208,20 @@ TEST(IncrementalDetokenizer, FlushReplacesATruncatedCharacterAsDecodeDoes) {
 
 }  // namespace
 }  // namespace troupe::engine
+
+namespace troupe::engine {
+namespace {
+
+TEST(Tokenizer, ADefaultConstructedTokenizerIsEmptyAndHarmless) {
+  tokenizer empty;
+  EXPECT_EQ(empty.vocab_size(), 0);
+  EXPECT_TRUE(empty.encode("hello <s> world", true).empty());
+  EXPECT_EQ(empty.decode({1, 2, 3}, false), "");
+  EXPECT_EQ(empty.token_to_id("hello"), std::nullopt);
+  incremental_detokenizer detok(empty);
+  EXPECT_EQ(detok.push(5), "");
+  EXPECT_EQ(detok.flush(), "");
+}
+
+}  // namespace
+}  // namespace troupe::engine
