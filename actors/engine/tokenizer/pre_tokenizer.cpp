@@ -118,7 +118,7 @@ struct byte_level_step final : pre_tokenizer::step {
   bool add_prefix_space;
   std::optional<regex> pattern;  // set when use_regex
   void apply(word w, std::vector<word>& out) const override {
-    if (add_prefix_space && (w.text.empty() || w.text[0] != ' ')) w.text.insert(0, " ");
+    if (add_prefix_space && (w.text.empty() || w.text[0] != ' ')) w.text = " " + w.text;
     std::vector<word> pieces;
     if (pattern) {
       split_by(w, cover(w.text.size(), pattern->find_all(w.text), false),
