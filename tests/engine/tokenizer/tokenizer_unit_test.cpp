@@ -1,6 +1,8 @@
 // Behaviour of the tokenizer's parts against independent expectations:
 // Unicode's published examples, GPT-2's byte table, and properties any
 // correct tokenizer has (round trips, streaming equals whole decoding).
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "actors/engine/tokenizer/byte_level.hpp"
@@ -221,6 +223,39 @@ TEST(Tokenizer, ADefaultConstructedTokenizerIsEmptyAndHarmless) {
   incremental_detokenizer detok(empty);
   EXPECT_EQ(detok.push(5), "");
   EXPECT_EQ(detok.flush(), "");
+}
+
+}  // namespace
+}  // namespace troupe::engine
+
+
+namespace troupe::engine {
+namespace {
+
+TEST(Tokenizer, OneTokenizerEncodesFromManyThreadsAtOnceWithTheSameResults) {
+  SKIP_WITHOUT("qwen3");
+  const tokenizer& tok = require("qwen3");
+  std::vector<std::string> texts;
+  for (int i = 0; i < 200; ++i) {
+    texts.push_back("request " + std::to_string(i) + ": Hello, world! caf\u00e9 \u6771\u4eac " +
+                    std::string(i % 7, ' ') + "<|im_end|> done");
+  }
+  std::vector<std::vector<int32_t>> expected;
+  for (const auto& t : texts) expected.push_back(tok.encode(t, false));
+  std::vector<int> num_mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 5; ++round) {
+        for (size_t i = 0; i < texts.size(); ++i) {
+          size_t k = (i * 7 + t * 13 + round) % texts.size();
+          if (tok.encode(texts[k], false) != expected[k]) ++num_mismatches[t];
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 4; ++t) EXPECT_EQ(num_mismatches[t], 0) << "thread " << t;
 }
 
 }  // namespace
