@@ -48,6 +48,35 @@ std::optional<std::string> optional_string(const nlohmann::json& spec, const cha
 }  // namespace
 
 std::optional<bpe_model> bpe_model::from_json(const nlohmann::json& spec, std::string* error) {
+  std::vector<std::pair<std::string, int32_t>> vocab;
+  std::vector<std::pair<std::string, std::string>> merges;
+  try {
+    if (spec.value("type", std::string("BPE")) == "BPE") {
+      for (auto it = spec.at("vocab").begin(); it != spec.at("vocab").end(); ++it) {
+        vocab.emplace_back(it.key(), it.value().get<int32_t>());
+      }
+      std::string left, right;
+      for (const auto& m : spec.at("merges")) {
+        if (!split_merge(m, left, right)) {
+          if (error != nullptr) {
+            *error = "model: merge " + std::to_string(merges.size()) + " is not \"a b\" or [a, b]: " + m.dump();
+          }
+          return std::nullopt;
+        }
+        merges.emplace_back(left, right);
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    if (error != nullptr) *error = std::string("model: malformed: ") + e.what();
+    return std::nullopt;
+  }
+  return from_parts(spec, std::move(vocab), std::move(merges), error);
+}
+
+std::optional<bpe_model> bpe_model::from_parts(const nlohmann::json& spec,
+                                               std::vector<std::pair<std::string, int32_t>> vocab,
+                                               std::vector<std::pair<std::string, std::string>> merges,
+                                               std::string* error) {
   auto fail = [&](const std::string& why) -> std::optional<bpe_model> {
     if (error != nullptr) *error = "model: " + why;
     return std::nullopt;
@@ -59,11 +88,8 @@ std::optional<bpe_model> bpe_model::from_json(const nlohmann::json& spec, std::s
       return fail("BPE dropout is not supported (encoding would not be deterministic)");
     }
     bpe_model m;
-    const auto& vocab = spec.at("vocab");
     m.vocab_.reserve(vocab.size());
-    for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-      m.vocab_.emplace(it.key(), it.value().get<int32_t>());
-    }
+    for (auto& [token, id] : vocab) m.vocab_.emplace(std::move(token), id);
     m.unk_token_ = optional_string(spec, "unk_token");
     m.continuing_subword_prefix_ = optional_string(spec, "continuing_subword_prefix");
     m.end_of_word_suffix_ = optional_string(spec, "end_of_word_suffix");
@@ -71,23 +97,20 @@ std::optional<bpe_model> bpe_model::from_json(const nlohmann::json& spec, std::s
     m.byte_fallback_ = spec.value("byte_fallback", false);
     m.ignore_merges_ = spec.value("ignore_merges", false);
 
-    const auto& merges = spec.at("merges");
     m.merges_.reserve(merges.size());
     size_t prefix_length = m.continuing_subword_prefix_ ? m.continuing_subword_prefix_->size() : 0;
-    std::string left, right;
+    std::string merged;
     for (size_t rank = 0; rank < merges.size(); ++rank) {
-      if (!split_merge(merges[rank], left, right)) {
-        return fail("merge " + std::to_string(rank) + " is not \"a b\" or [a, b]: " + merges[rank].dump());
-      }
+      const auto& [left, right] = merges[rank];
       auto l = m.vocab_.find(left);
       auto r = m.vocab_.find(right);
       if (l == m.vocab_.end() || r == m.vocab_.end()) {
         return fail("merge " + std::to_string(rank) + " uses a token missing from the vocab");
       }
       // The merged token drops the right part's continuing-subword prefix.
-      std::string merged = left;
+      merged = left;
       if (prefix_length > 0 && right.compare(0, prefix_length, *m.continuing_subword_prefix_) == 0) {
-        merged += right.substr(prefix_length);
+        merged.append(right, prefix_length);
       } else {
         merged += right;
       }
