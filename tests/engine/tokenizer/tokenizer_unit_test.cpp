@@ -260,3 +260,40 @@ TEST(Tokenizer, OneTokenizerEncodesFromManyThreadsAtOnceWithTheSameResults) {
 
 }  // namespace
 }  // namespace troupe::engine
+
+namespace troupe::engine {
+namespace {
+
+TEST(Tokenizer, MalformedFilesAreRejectedWithTheReason) {
+  std::string error;
+  EXPECT_FALSE(tokenizer::from_json_text("{\"model\": ", &error));
+  EXPECT_NE(error.find("invalid JSON"), std::string::npos) << error;
+
+  EXPECT_FALSE(tokenizer::from_json_text(
+      R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b", "a b c"]}})", &error));
+  EXPECT_NE(error.find("merge 1"), std::string::npos) << error;
+
+  EXPECT_FALSE(tokenizer::from_json_text(
+      R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": [["a", "b"]]}})", &error));
+  EXPECT_NE(error.find("missing from the vocab"), std::string::npos) << error;
+
+  EXPECT_FALSE(tokenizer::from_json_text(R"({"normalizer": null})", &error));
+  EXPECT_NE(error.find("model"), std::string::npos) << error;
+}
+
+TEST(Tokenizer, UnknownCharactersBecomeOneUnkTokenWhenFusedAndOneEachOtherwise) {
+  auto make = [](bool fuse) {
+    std::string error;
+    auto t = tokenizer::from_json_text(
+        std::string(R"({"model": {"type": "BPE", "unk_token": "<unk>", "fuse_unk": )") +
+            (fuse ? "true" : "false") + R"(, "vocab": {"a": 0, "<unk>": 1}, "merges": []}})",
+        &error);
+    EXPECT_TRUE(t) << error;
+    return *t;
+  };
+  EXPECT_EQ(make(true).encode("axy\xFF" "a", false), (std::vector<int32_t>{0, 1, 0}));
+  EXPECT_EQ(make(false).encode("axy\xFF" "a", false), (std::vector<int32_t>{0, 1, 1, 1, 0}));
+}
+
+}  // namespace
+}  // namespace troupe::engine
