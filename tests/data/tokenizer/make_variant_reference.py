@@ -13,6 +13,7 @@ add_prefix_space, and Digits before ByteLevel (SmolLM). The C++ test applies
 the same replacements to the same npm files. Texts: the shared corpus
 (tools/reference/tokenizer_corpus.json) plus a few more below. Writes
 OUT_DIR/variant_<name>.json: {"variant", "encode": [...], "decode": [...]}.
+The committed files were made with tokenizers 0.23.2.
 """
 import json
 import os
