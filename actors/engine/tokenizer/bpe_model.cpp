@@ -171,23 +171,9 @@ void bpe_model::tokenize(std::string_view word, std::vector<int32_t>& out) const
   }
 }
 
-std::vector<int32_t> bpe_model::merge_word(std::string_view w) const {
-  // Symbols form a doubly linked list over the initial characters; a merged
-  // symbol keeps its left position and the right one is marked dead.
-  struct symbol {
-    int32_t id;
-    int32_t prev;
-    int32_t next;
-    bool alive;
-  };
-  std::vector<symbol> symbols;
-  symbols.reserve(w.size());
-  auto add = [&](int32_t id) {
-    int32_t index = static_cast<int32_t>(symbols.size());
-    if (index > 0) symbols.back().next = index;
-    symbols.push_back({id, index - 1, -1, true});
-  };
-
+std::vector<int32_t> bpe_model::initial_ids(std::string_view w) const {
+  std::vector<int32_t> ids;
+  ids.reserve(w.size());
   int32_t pending_unk = -1;  // id of an unk not yet added (it may still fuse)
   for (size_t i = 0; i < w.size();) {
     size_t length = char_length(w, i);
@@ -202,10 +188,10 @@ std::vector<int32_t> bpe_model::merge_word(std::string_view w) const {
 
     if (auto it = vocab_.find(piece); it != vocab_.end()) {
       if (pending_unk >= 0) {
-        add(pending_unk);
+        ids.push_back(pending_unk);
         pending_unk = -1;
       }
-      add(it->second);
+      ids.push_back(it->second);
       continue;
     }
     if (byte_fallback_) {
@@ -213,17 +199,37 @@ std::vector<int32_t> bpe_model::merge_word(std::string_view w) const {
       for (char c : piece) all_bytes = all_bytes && byte_token_ids_[static_cast<uint8_t>(c)] >= 0;
       if (all_bytes) {
         // As in HF, a pending unk is not flushed before byte tokens.
-        for (char c : piece) add(byte_token_ids_[static_cast<uint8_t>(c)]);
+        for (char c : piece) ids.push_back(byte_token_ids_[static_cast<uint8_t>(c)]);
         continue;
       }
     }
     if (unk_token_) {
       int32_t unk_id = vocab_.find(*unk_token_)->second;
-      if (pending_unk >= 0 && !fuse_unk_) add(pending_unk);
+      if (pending_unk >= 0 && !fuse_unk_) ids.push_back(pending_unk);
       pending_unk = unk_id;
     }
   }
-  if (pending_unk >= 0) add(pending_unk);
+  if (pending_unk >= 0) ids.push_back(pending_unk);
+  return ids;
+}
+
+std::vector<int32_t> bpe_model::merge_word(std::string_view w) const {
+  // Symbols form a doubly linked list over the initial ids; a merged symbol
+  // keeps its left position and the right one is marked dead.
+  struct symbol {
+    int32_t id;
+    int32_t prev;
+    int32_t next;
+    bool alive;
+  };
+  std::vector<int32_t> initial = initial_ids(w);
+  std::vector<symbol> symbols;
+  symbols.reserve(initial.size());
+  for (size_t i = 0; i < initial.size(); ++i) {
+    auto index = static_cast<int32_t>(i);
+    bool last = i + 1 == initial.size();
+    symbols.push_back({initial[i], index - 1, last ? -1 : index + 1, true});
+  }
 
   struct candidate {
     int32_t rank;

@@ -44,6 +44,10 @@ class bpe_model {
   static constexpr size_t max_cached_word_bytes = 256;
 
  private:
+  // The ids of the word's characters before any merge: vocabulary entries,
+  // else <0xNN> byte tokens (byte_fallback), else the unk token.
+  std::vector<int32_t> initial_ids(std::string_view word) const;
+  // The merge loop: lowest-rank adjacent pair first, leftmost on ties.
   std::vector<int32_t> merge_word(std::string_view word) const;
 
   struct merge {
