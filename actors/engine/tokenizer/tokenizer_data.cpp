@@ -1,6 +1,7 @@
 #include "actors/engine/tokenizer/tokenizer_data.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -101,11 +102,19 @@ std::shared_ptr<const tokenizer_data> tokenizer_data::from_json_text(std::string
       }
     }
   }
+  // An added token decodes as its normalized form when it is matched
+  // normalized, so that the decoder inverts the normalizer (HF keeps a
+  // normalized cache for this). Skipping special tokens compares that string
+  // with the contents of the special tokens, as HF does.
+  std::set<std::string, std::less<>> special_contents;
   for (const auto& t : added) {
-    d->id_to_token[t.id] = t.content;
+    d->id_to_token[t.id] = t.normalized ? d->norm.normalize(t.content) : t.content;
     d->known[t.id] = true;
-    d->special[t.id] = t.special;
     d->added_ids[t.content] = t.id;
+    if (t.special) special_contents.insert(t.content);
+  }
+  for (size_t id = 0; id < d->id_to_token.size(); ++id) {
+    d->special[id] = d->known[id] && special_contents.count(d->id_to_token[id]) > 0;
   }
   d->raw_added = tokenization::added_token_matcher(std::move(raw_patterns), std::move(raw_tokens));
   d->normalized_added =

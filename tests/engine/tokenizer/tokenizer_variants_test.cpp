@@ -1,7 +1,8 @@
 // Parity with Hugging Face `tokenizers` for pipeline components that none of
 // the shipped tokenizer files use: Metaspace pre-tokenizer ("first" and
 // "always" prepend schemes, split on or off), the Metaspace decoder, GPT-2's
-// lone ByteLevel pre-tokenizer with add_prefix_space, and Digits. Each
+// lone ByteLevel pre-tokenizer with add_prefix_space, Digits, and added
+// tokens with lstrip / rstrip / single_word / normalized set. Each
 // variant replaces sections of a real file (tests/data/tokenizer/variants.json);
 // the ids come from HF on the same replacement (make_variant_reference.py).
 #include <filesystem>
@@ -38,6 +39,12 @@ TEST_P(TokenizerVariants, EncodeAndDecodeLikeHuggingFaceOnTheSameConfiguration) 
 
   nlohmann::json doc = read_json(base_path);
   doc.update(variant.at("override"));
+  if (variant.contains("added_token_flags")) {
+    for (auto& token : doc.at("added_tokens")) {
+      auto flags = variant["added_token_flags"].find(token.at("content").get<std::string>());
+      if (flags != variant["added_token_flags"].end()) token.update(*flags);
+    }
+  }
   std::string error;
   auto tok = tokenizer::from_json_text(doc.dump(), &error);
   ASSERT_TRUE(tok) << error;
@@ -74,7 +81,9 @@ TEST_P(TokenizerVariants, EncodeAndDecodeLikeHuggingFaceOnTheSameConfiguration) 
 
 INSTANTIATE_TEST_SUITE_P(Configurations, TokenizerVariants,
                          ::testing::Values("llama2_metaspace_first", "llama2_metaspace_always",
-                                           "llama3_gpt2_style", "llama3_digits"));
+                                           "llama3_gpt2_style", "llama3_digits",
+                                           "qwen3_added_token_flags",
+                                           "llama2_normalized_added_token"));
 
 }  // namespace
 }  // namespace troupe::engine
