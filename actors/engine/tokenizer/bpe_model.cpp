@@ -48,6 +48,35 @@ std::optional<std::string> optional_string(const nlohmann::json& spec, const cha
 }  // namespace
 
 std::optional<bpe_model> bpe_model::from_json(const nlohmann::json& spec, std::string* error) {
+  std::vector<std::pair<std::string, int32_t>> vocab;
+  std::vector<std::pair<std::string, std::string>> merges;
+  try {
+    if (spec.value("type", std::string("BPE")) == "BPE") {
+      for (auto it = spec.at("vocab").begin(); it != spec.at("vocab").end(); ++it) {
+        vocab.emplace_back(it.key(), it.value().get<int32_t>());
+      }
+      std::string left, right;
+      for (const auto& m : spec.at("merges")) {
+        if (!split_merge(m, left, right)) {
+          if (error != nullptr) {
+            *error = "model: merge " + std::to_string(merges.size()) + " is not \"a b\" or [a, b]: " + m.dump();
+          }
+          return std::nullopt;
+        }
+        merges.emplace_back(left, right);
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    if (error != nullptr) *error = std::string("model: malformed: ") + e.what();
+    return std::nullopt;
+  }
+  return from_parts(spec, std::move(vocab), std::move(merges), error);
+}
+
+std::optional<bpe_model> bpe_model::from_parts(const nlohmann::json& spec,
+                                               std::vector<std::pair<std::string, int32_t>> vocab,
+                                               std::vector<std::pair<std::string, std::string>> merges,
+                                               std::string* error) {
   auto fail = [&](const std::string& why) -> std::optional<bpe_model> {
     if (error != nullptr) *error = "model: " + why;
     return std::nullopt;
@@ -59,11 +88,8 @@ std::optional<bpe_model> bpe_model::from_json(const nlohmann::json& spec, std::s
       return fail("BPE dropout is not supported (encoding would not be deterministic)");
     }
     bpe_model m;
-    const auto& vocab = spec.at("vocab");
     m.vocab_.reserve(vocab.size());
-    for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-      m.vocab_.emplace(it.key(), it.value().get<int32_t>());
-    }
+    for (auto& [token, id] : vocab) m.vocab_.emplace(std::move(token), id);
     m.unk_token_ = optional_string(spec, "unk_token");
     m.continuing_subword_prefix_ = optional_string(spec, "continuing_subword_prefix");
     m.end_of_word_suffix_ = optional_string(spec, "end_of_word_suffix");
@@ -71,23 +97,20 @@ std::optional<bpe_model> bpe_model::from_json(const nlohmann::json& spec, std::s
     m.byte_fallback_ = spec.value("byte_fallback", false);
     m.ignore_merges_ = spec.value("ignore_merges", false);
 
-    const auto& merges = spec.at("merges");
     m.merges_.reserve(merges.size());
     size_t prefix_length = m.continuing_subword_prefix_ ? m.continuing_subword_prefix_->size() : 0;
-    std::string left, right;
+    std::string merged;
     for (size_t rank = 0; rank < merges.size(); ++rank) {
-      if (!split_merge(merges[rank], left, right)) {
-        return fail("merge " + std::to_string(rank) + " is not \"a b\" or [a, b]: " + merges[rank].dump());
-      }
+      const auto& [left, right] = merges[rank];
       auto l = m.vocab_.find(left);
       auto r = m.vocab_.find(right);
       if (l == m.vocab_.end() || r == m.vocab_.end()) {
         return fail("merge " + std::to_string(rank) + " uses a token missing from the vocab");
       }
       // The merged token drops the right part's continuing-subword prefix.
-      std::string merged = left;
+      merged = left;
       if (prefix_length > 0 && right.compare(0, prefix_length, *m.continuing_subword_prefix_) == 0) {
-        merged += right.substr(prefix_length);
+        merged.append(right, prefix_length);
       } else {
         merged += right;
       }
@@ -131,7 +154,7 @@ void bpe_model::tokenize(std::string_view word, std::vector<int32_t>& out) const
       return;
     }
   }
-  bool cacheable = word.size() <= max_cached_word_bytes;
+  bool cacheable = cache_ != nullptr && word.size() <= max_cached_word_bytes;
   if (cacheable) {
     std::lock_guard lock(cache_->mutex);
     if (auto it = cache_->words.find(word); it != cache_->words.end()) {
@@ -148,23 +171,9 @@ void bpe_model::tokenize(std::string_view word, std::vector<int32_t>& out) const
   }
 }
 
-std::vector<int32_t> bpe_model::merge_word(std::string_view w) const {
-  // Symbols form a doubly linked list over the initial characters; a merged
-  // symbol keeps its left position and the right one is marked dead.
-  struct symbol {
-    int32_t id;
-    int32_t prev;
-    int32_t next;
-    bool alive;
-  };
-  std::vector<symbol> symbols;
-  symbols.reserve(w.size());
-  auto add = [&](int32_t id) {
-    int32_t index = static_cast<int32_t>(symbols.size());
-    if (index > 0) symbols.back().next = index;
-    symbols.push_back({id, index - 1, -1, true});
-  };
-
+std::vector<int32_t> bpe_model::initial_ids(std::string_view w) const {
+  std::vector<int32_t> ids;
+  ids.reserve(w.size());
   int32_t pending_unk = -1;  // id of an unk not yet added (it may still fuse)
   for (size_t i = 0; i < w.size();) {
     size_t length = char_length(w, i);
@@ -179,10 +188,10 @@ std::vector<int32_t> bpe_model::merge_word(std::string_view w) const {
 
     if (auto it = vocab_.find(piece); it != vocab_.end()) {
       if (pending_unk >= 0) {
-        add(pending_unk);
+        ids.push_back(pending_unk);
         pending_unk = -1;
       }
-      add(it->second);
+      ids.push_back(it->second);
       continue;
     }
     if (byte_fallback_) {
@@ -190,17 +199,37 @@ std::vector<int32_t> bpe_model::merge_word(std::string_view w) const {
       for (char c : piece) all_bytes = all_bytes && byte_token_ids_[static_cast<uint8_t>(c)] >= 0;
       if (all_bytes) {
         // As in HF, a pending unk is not flushed before byte tokens.
-        for (char c : piece) add(byte_token_ids_[static_cast<uint8_t>(c)]);
+        for (char c : piece) ids.push_back(byte_token_ids_[static_cast<uint8_t>(c)]);
         continue;
       }
     }
     if (unk_token_) {
       int32_t unk_id = vocab_.find(*unk_token_)->second;
-      if (pending_unk >= 0 && !fuse_unk_) add(pending_unk);
+      if (pending_unk >= 0 && !fuse_unk_) ids.push_back(pending_unk);
       pending_unk = unk_id;
     }
   }
-  if (pending_unk >= 0) add(pending_unk);
+  if (pending_unk >= 0) ids.push_back(pending_unk);
+  return ids;
+}
+
+std::vector<int32_t> bpe_model::merge_word(std::string_view w) const {
+  // Symbols form a doubly linked list over the initial ids; a merged symbol
+  // keeps its left position and the right one is marked dead.
+  struct symbol {
+    int32_t id;
+    int32_t prev;
+    int32_t next;
+    bool alive;
+  };
+  std::vector<int32_t> initial = initial_ids(w);
+  std::vector<symbol> symbols;
+  symbols.reserve(initial.size());
+  for (size_t i = 0; i < initial.size(); ++i) {
+    auto index = static_cast<int32_t>(i);
+    bool last = i + 1 == initial.size();
+    symbols.push_back({initial[i], index - 1, last ? -1 : index + 1, true});
+  }
 
   struct candidate {
     int32_t rank;

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -26,6 +27,12 @@ class bpe_model {
  public:
   // `spec` is the JSON value of "model"; its type must be BPE.
   static std::optional<bpe_model> from_json(const nlohmann::json& spec, std::string* error);
+  // The same with the vocabulary and merges already taken out of `spec`
+  // (merges split into their two parts).
+  static std::optional<bpe_model> from_parts(const nlohmann::json& spec,
+                                             std::vector<std::pair<std::string, int32_t>> vocab,
+                                             std::vector<std::pair<std::string, std::string>> merges,
+                                             std::string* error);
 
   // Appends the ids of one pre-tokenized word.
   void tokenize(std::string_view word, std::vector<int32_t>& out) const;
@@ -37,6 +44,10 @@ class bpe_model {
   static constexpr size_t max_cached_word_bytes = 256;
 
  private:
+  // The ids of the word's characters before any merge: vocabulary entries,
+  // else <0xNN> byte tokens (byte_fallback), else the unk token.
+  std::vector<int32_t> initial_ids(std::string_view word) const;
+  // The merge loop: lowest-rank adjacent pair first, leftmost on ties.
   std::vector<int32_t> merge_word(std::string_view word) const;
 
   struct merge {

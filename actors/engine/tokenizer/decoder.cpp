@@ -209,7 +209,7 @@ struct metaspace_stage final : cloneable<metaspace_stage> {
 struct join_with_spaces_stage final : cloneable<join_with_spaces_stage> {
   bool started = false;
   void push(text_chunk chunk, std::vector<text_chunk>& out) override {
-    if (started && chunk.new_token) chunk.text.insert(0, " ");
+    if (started && chunk.new_token) chunk.text = " " + chunk.text;
     started = true;
     chunk.new_token = false;
     out.push_back(std::move(chunk));

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
+#include <utf8proc.h>
 
 #include "actors/engine/tokenizer/byte_level.hpp"
 #include "actors/engine/tokenizer/regex.hpp"
@@ -117,7 +118,7 @@ struct byte_level_step final : pre_tokenizer::step {
   bool add_prefix_space;
   std::optional<regex> pattern;  // set when use_regex
   void apply(word w, std::vector<word>& out) const override {
-    if (add_prefix_space && (w.text.empty() || w.text[0] != ' ')) w.text.insert(0, " ");
+    if (add_prefix_space && (w.text.empty() || w.text[0] != ' ')) w.text = " " + w.text;
     std::vector<word> pieces;
     if (pattern) {
       split_by(w, cover(w.text.size(), pattern->find_all(w.text), false),
@@ -168,21 +169,27 @@ struct metaspace_step final : pre_tokenizer::step {
   }
 };
 
+// Rust's char::is_numeric: general categories Nd, Nl and No.
+bool is_numeric_at(std::string_view s, size_t i, size_t& length) {
+  char32_t cp;
+  if (!decode_code_point(s, i, cp, length)) {
+    length = 1;
+    return false;
+  }
+  auto category = utf8proc_category(static_cast<utf8proc_int32_t>(cp));
+  return category == UTF8PROC_CATEGORY_ND || category == UTF8PROC_CATEGORY_NL ||
+         category == UTF8PROC_CATEGORY_NO;
+}
+
 struct digits_step final : pre_tokenizer::step {
   bool individual_digits;
   void apply(word w, std::vector<word>& out) const override {
     std::vector<byte_range> found;
-    for (size_t i = 0; i < w.text.size();) {
-      if (w.text[i] >= '0' && w.text[i] <= '9') {
-        size_t j = i + 1;
-        while (!individual_digits && j < w.text.size() && w.text[j] >= '0' && w.text[j] <= '9') ++j;
-        found.push_back({i, j});
-        i = j;
-      } else {
-        ++i;
-      }
+    size_t length = 0;
+    for (size_t i = 0; i < w.text.size(); i += length) {
+      if (is_numeric_at(w.text, i, length)) found.push_back({i, i + length});
     }
-    // HF Digits matches char::is_numeric; ASCII digits are what real files need.
+    // Each digit is a match: isolated one by one, or kept in contiguous runs.
     split_by(w, cover(w.text.size(), found, false),
              individual_digits ? delimiter_behavior::isolated : delimiter_behavior::contiguous, out);
   }

@@ -12,6 +12,11 @@ namespace troupe::engine {
 using tokenization::text_piece;
 using tokenization::word;
 
+tokenizer::tokenizer() {
+  static const auto empty = std::make_shared<const tokenizer_data>();
+  data_ = empty;
+}
+
 std::optional<tokenizer> tokenizer::load(const std::string& path, std::string* error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {

@@ -28,6 +28,9 @@ struct tokenizer_data;
 
 class tokenizer {
  public:
+  // An empty tokenizer: encodes everything to no ids, decodes to "".
+  tokenizer();
+
   // Reads a tokenizer.json. On failure returns nullopt and, when `error` is
   // given, says which file and which component (e.g. "pre_tokenizer:
   // unsupported pre_tokenizer type 'Whitespace'").
@@ -44,10 +47,12 @@ class tokenizer {
   // One more than the largest id of the vocabulary or the added tokens.
   int32_t vocab_size() const;
   std::optional<int32_t> token_to_id(std::string_view token) const;
-  // The token string of `id` (as stored in the vocabulary); empty when unknown.
+  // The token string of `id` as HF's id_to_token gives it (the vocabulary
+  // entry; for an added token matched after normalization, its normalized
+  // form); empty when unknown.
   std::string id_to_token(int32_t id) const;
-  // Whether `id` is an added token marked special (skipped when decoding
-  // with skip_special_tokens).
+  // Whether `id` is skipped when decoding with skip_special_tokens: its token
+  // string is the content of an added token marked special.
   bool is_special(int32_t id) const;
 
  private:

@@ -1,8 +1,11 @@
 #include "actors/engine/tokenizer/tokenizer_data.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include <nlohmann/json.hpp>
+
+#include "actors/engine/tokenizer/tokenizer_json_reader.hpp"
 
 namespace troupe::engine {
 namespace {
@@ -24,19 +27,23 @@ const nlohmann::json& field(const nlohmann::json& doc, const char* key) {
 
 std::shared_ptr<const tokenizer_data> tokenizer_data::from_json_text(std::string_view json_text,
                                                                      std::string* error) {
-  nlohmann::json doc = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    if (error != nullptr) *error = "not a JSON object";
-    return nullptr;
-  }
+  auto file = tokenization::read_tokenizer_json(json_text, error);
+  if (!file) return nullptr;
+  const nlohmann::json& doc = file->doc;
   auto d = std::make_shared<tokenizer_data>();
-  if (!doc.contains("model")) {
+  if (!doc.contains("model") || !doc["model"].is_object()) {
     if (error != nullptr) *error = "model: missing";
     return nullptr;
   }
+  // The reader collects a BPE vocabulary and merges itself; any other shape
+  // (another model type) is left in the tree for the model to reject.
+  auto model = file->vocab && file->merges
+                   ? tokenization::bpe_model::from_parts(doc["model"], std::move(*file->vocab),
+                                                         std::move(*file->merges), error)
+                   : tokenization::bpe_model::from_json(doc["model"], error);
   if (!take(tokenization::normalizer::from_json(field(doc, "normalizer"), error), d->norm) ||
       !take(tokenization::pre_tokenizer::from_json(field(doc, "pre_tokenizer"), error), d->pre) ||
-      !take(tokenization::bpe_model::from_json(doc["model"], error), d->model) ||
+      !take(std::move(model), d->model) ||
       !take(tokenization::post_processor::from_json(field(doc, "post_processor"), error), d->post) ||
       !take(tokenization::decoder::from_json(field(doc, "decoder"), error), d->dec)) {
     return nullptr;
@@ -95,11 +102,19 @@ std::shared_ptr<const tokenizer_data> tokenizer_data::from_json_text(std::string
       }
     }
   }
+  // An added token decodes as its normalized form when it is matched
+  // normalized, so that the decoder inverts the normalizer (HF keeps a
+  // normalized cache for this). Skipping special tokens compares that string
+  // with the contents of the special tokens, as HF does.
+  std::set<std::string, std::less<>> special_contents;
   for (const auto& t : added) {
-    d->id_to_token[t.id] = t.content;
+    d->id_to_token[t.id] = t.normalized ? d->norm.normalize(t.content) : t.content;
     d->known[t.id] = true;
-    d->special[t.id] = t.special;
     d->added_ids[t.content] = t.id;
+    if (t.special) special_contents.insert(t.content);
+  }
+  for (size_t id = 0; id < d->id_to_token.size(); ++id) {
+    d->special[id] = d->known[id] && special_contents.count(d->id_to_token[id]) > 0;
   }
   d->raw_added = tokenization::added_token_matcher(std::move(raw_patterns), std::move(raw_tokens));
   d->normalized_added =

@@ -1,6 +1,8 @@
 // Behaviour of the tokenizer's parts against independent expectations:
 // Unicode's published examples, GPT-2's byte table, and properties any
 // correct tokenizer has (round trips, streaming equals whole decoding).
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "actors/engine/tokenizer/byte_level.hpp"
@@ -204,6 +206,93 @@ TEST(IncrementalDetokenizer, FlushReplacesATruncatedCharacterAsDecodeDoes) {
   streamed += detok.flush();
   EXPECT_EQ(streamed, tok.decode(ids, false));
   EXPECT_EQ(streamed.find("\uFFFD"), 0u);
+}
+
+}  // namespace
+}  // namespace troupe::engine
+
+namespace troupe::engine {
+namespace {
+
+TEST(Tokenizer, ADefaultConstructedTokenizerIsEmptyAndHarmless) {
+  tokenizer empty;
+  EXPECT_EQ(empty.vocab_size(), 0);
+  EXPECT_TRUE(empty.encode("hello <s> world", true).empty());
+  EXPECT_EQ(empty.decode({1, 2, 3}, false), "");
+  EXPECT_EQ(empty.token_to_id("hello"), std::nullopt);
+  incremental_detokenizer detok(empty);
+  EXPECT_EQ(detok.push(5), "");
+  EXPECT_EQ(detok.flush(), "");
+}
+
+}  // namespace
+}  // namespace troupe::engine
+
+
+namespace troupe::engine {
+namespace {
+
+TEST(Tokenizer, OneTokenizerEncodesFromManyThreadsAtOnceWithTheSameResults) {
+  SKIP_WITHOUT("qwen3");
+  const tokenizer& tok = require("qwen3");
+  std::vector<std::string> texts;
+  for (int i = 0; i < 200; ++i) {
+    texts.push_back("request " + std::to_string(i) + ": Hello, world! caf\u00e9 \u6771\u4eac " +
+                    std::string(i % 7, ' ') + "<|im_end|> done");
+  }
+  std::vector<std::vector<int32_t>> expected;
+  for (const auto& t : texts) expected.push_back(tok.encode(t, false));
+  std::vector<int> num_mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 5; ++round) {
+        for (size_t i = 0; i < texts.size(); ++i) {
+          size_t k = (i * 7 + t * 13 + round) % texts.size();
+          if (tok.encode(texts[k], false) != expected[k]) ++num_mismatches[t];
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 4; ++t) EXPECT_EQ(num_mismatches[t], 0) << "thread " << t;
+}
+
+}  // namespace
+}  // namespace troupe::engine
+
+namespace troupe::engine {
+namespace {
+
+TEST(Tokenizer, MalformedFilesAreRejectedWithTheReason) {
+  std::string error;
+  EXPECT_FALSE(tokenizer::from_json_text("{\"model\": ", &error));
+  EXPECT_NE(error.find("invalid JSON"), std::string::npos) << error;
+
+  EXPECT_FALSE(tokenizer::from_json_text(
+      R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b", "a b c"]}})", &error));
+  EXPECT_NE(error.find("merge 1"), std::string::npos) << error;
+
+  EXPECT_FALSE(tokenizer::from_json_text(
+      R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": [["a", "b"]]}})", &error));
+  EXPECT_NE(error.find("missing from the vocab"), std::string::npos) << error;
+
+  EXPECT_FALSE(tokenizer::from_json_text(R"({"normalizer": null})", &error));
+  EXPECT_NE(error.find("model"), std::string::npos) << error;
+}
+
+TEST(Tokenizer, UnknownCharactersBecomeOneUnkTokenWhenFusedAndOneEachOtherwise) {
+  auto make = [](bool fuse) {
+    std::string error;
+    auto t = tokenizer::from_json_text(
+        std::string(R"({"model": {"type": "BPE", "unk_token": "<unk>", "fuse_unk": )") +
+            (fuse ? "true" : "false") + R"(, "vocab": {"a": 0, "<unk>": 1}, "merges": []}})",
+        &error);
+    EXPECT_TRUE(t) << error;
+    return *t;
+  };
+  EXPECT_EQ(make(true).encode("axy\xFF" "a", false), (std::vector<int32_t>{0, 1, 0}));
+  EXPECT_EQ(make(false).encode("axy\xFF" "a", false), (std::vector<int32_t>{0, 1, 1, 1, 0}));
 }
 
 }  // namespace
