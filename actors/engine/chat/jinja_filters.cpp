@@ -255,13 +255,23 @@ value call_filter(builtin_host& host, std::string_view name, const value& v, con
     return value::of(py_replace(to_str(v), old, with, count && !count->is_null() ? int_arg(args, count, "replace count") : -1));
   }
   if (name == "tojson") {
+    // Hugging Face's tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False).
     if (!v.is_data()) fail(args, "Object of type " + type_name(v) + " is not JSON serializable");
-    const value* indent = args.get(0, "indent");
-    const value* ensure_ascii = args.get(99, "ensure_ascii");
-    const value* sort_keys = args.get(99, "sort_keys");
-    int num_indent = indent && !indent->is_null() ? static_cast<int>(int_arg(args, indent, "tojson indent")) : -1;
-    return value::of(py_json_dumps(v.j(), num_indent, ensure_ascii && truthy(*ensure_ascii),
-                                   sort_keys && truthy(*sort_keys)));
+    json_dump_options options;
+    if (const value* ensure_ascii = args.get(0, "ensure_ascii")) options.ensure_ascii = truthy(*ensure_ascii);
+    if (const value* indent = args.get(1, "indent"); indent && !indent->is_null()) {
+      options.indent = static_cast<int>(int_arg(args, indent, "tojson indent"));
+    }
+    if (const value* separators = args.get(2, "separators"); separators && !separators->is_null()) {
+      if (!separators->is_array() || separators->j().size() != 2 || !separators->j()[0].is_string() ||
+          !separators->j()[1].is_string()) {
+        fail(args, "tojson separators must be a pair of strings");
+      }
+      options.item_separator = separators->j()[0].get<std::string>();
+      options.key_separator = separators->j()[1].get<std::string>();
+    }
+    if (const value* sort_keys = args.get(3, "sort_keys")) options.sort_keys = truthy(*sort_keys);
+    return value::of(py_json_dumps(v.j(), options));
   }
   if (name == "items") {
     if (v.is_undefined()) return value::of(json::array());

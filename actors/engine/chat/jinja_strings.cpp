@@ -33,9 +33,7 @@ std::vector<std::string> split_whitespace(std::string_view s, int64_t max_splits
     while (i < cps.size() && is_py_space(cps[i])) ++i;
     if (i >= cps.size()) break;
     if (max_splits >= 0 && static_cast<int64_t>(parts.size()) == max_splits) {
-      size_t end = cps.size();
-      while (end > i && is_py_space(cps[end - 1])) --end;
-      parts.push_back(cps.substr(i, end - i));
+      parts.push_back(cps.substr(i));  // the remainder keeps its trailing whitespace, as in Python
       break;
     }
     size_t start = i;

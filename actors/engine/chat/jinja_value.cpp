@@ -246,13 +246,15 @@ void json_string(const std::string& s, bool ensure_ascii, std::string& out) {
   out.push_back('"');
 }
 
-void json_dump(const json& j, int indent, int level, bool ensure_ascii, bool sort_keys,
-               std::string& out) {
+void json_dump(const json& j, const json_dump_options& o, int level, std::string& out) {
+  const int indent = o.indent;
+  const bool ensure_ascii = o.ensure_ascii;
   auto newline = [&](int at_level) {
     out.push_back('\n');
     out.append(static_cast<size_t>(indent * at_level), ' ');
   };
-  const char* item_sep = indent < 0 ? ", " : ",";
+  const std::string item_sep = !o.item_separator.empty() ? o.item_separator : indent < 0 ? ", " : ",";
+  const std::string key_sep = !o.key_separator.empty() ? o.key_separator : ": ";
   switch (j.type()) {
     case json::value_t::null: out += "null"; return;
     case json::value_t::boolean: out += j.get<bool>() ? "true" : "false"; return;
@@ -277,7 +279,7 @@ void json_dump(const json& j, int indent, int level, bool ensure_ascii, bool sor
         if (!first) out += item_sep;
         first = false;
         if (indent >= 0) newline(level + 1);
-        json_dump(item, indent, level + 1, ensure_ascii, sort_keys, out);
+        json_dump(item, o, level + 1, out);
       }
       if (indent >= 0) newline(level);
       out.push_back(']');
@@ -290,7 +292,7 @@ void json_dump(const json& j, int indent, int level, bool ensure_ascii, bool sor
       }
       std::vector<const std::string*> keys;
       for (const auto& [key, _] : j.items()) keys.push_back(&key);
-      if (sort_keys) std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return *a < *b; });
+      if (o.sort_keys) std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return *a < *b; });
       out.push_back('{');
       bool first = true;
       for (const std::string* key : keys) {
@@ -298,8 +300,8 @@ void json_dump(const json& j, int indent, int level, bool ensure_ascii, bool sor
         first = false;
         if (indent >= 0) newline(level + 1);
         json_string(*key, ensure_ascii, out);
-        out += ": ";
-        json_dump(j.at(*key), indent, level + 1, ensure_ascii, sort_keys, out);
+        out += key_sep;
+        json_dump(j.at(*key), o, level + 1, out);
       }
       if (indent >= 0) newline(level);
       out.push_back('}');
@@ -368,9 +370,9 @@ std::string py_repr(const json& j) {
   }
 }
 
-std::string py_json_dumps(const json& j, int indent, bool ensure_ascii, bool sort_keys) {
+std::string py_json_dumps(const json& j, const json_dump_options& options) {
   std::string out;
-  json_dump(j, indent, 0, ensure_ascii, sort_keys, out);
+  json_dump(j, options, 0, out);
   return out;
 }
 

@@ -63,10 +63,17 @@ std::string to_str(const value& v);
 std::string py_repr(const json& j);
 std::string py_float_repr(double d);
 
-// Python json.dumps(x, ensure_ascii, indent, sort_keys) with its default
-// separators (", " and ": ", or "," and ": " when indented): what Hugging Face's
-// tojson filter emits. indent < 0 means no indentation.
-std::string py_json_dumps(const json& j, int indent, bool ensure_ascii, bool sort_keys);
+// Python json.dumps(x, ensure_ascii, indent, separators, sort_keys): what
+// Hugging Face's tojson filter emits. indent < 0 means no indentation; empty
+// separators mean Python's defaults (", " or "," when indented, and ": ").
+struct json_dump_options {
+  int indent = -1;
+  bool ensure_ascii = false;
+  bool sort_keys = false;
+  std::string item_separator;
+  std::string key_separator;
+};
+std::string py_json_dumps(const json& j, const json_dump_options& options);
 
 // Python ==, with 1 == 1.0 == True.
 bool equals(const value& a, const value& b);
