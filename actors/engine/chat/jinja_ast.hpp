@@ -71,6 +71,7 @@ struct stmt {
   std::vector<expr_ptr> conditions;   // if_chain; for_loop filter
   std::vector<stmt_list> bodies;
   expr_ptr filter_call;               // filter_block: a filter expr whose children[0] is null
+  bool body_uses_loop = true;         // for_loop: the body names `loop` (else it is not built)
 };
 
 }  // namespace troupe::engine::jinja

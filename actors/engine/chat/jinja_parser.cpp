@@ -183,7 +183,9 @@ class parser {
     expect_stmt_end();
     ++loop_depth_;
     std::string end;
+    size_t loop_references_before = num_loop_references_;
     s->bodies.push_back(parse_body({"endfor", "else"}, &end));
+    s->body_uses_loop = num_loop_references_ != loop_references_before;
     --loop_depth_;
     if (end == "else") {
       expect_stmt_end();
@@ -459,6 +461,7 @@ class parser {
         if (n == "true" || n == "True") return literal(true, offset);
         if (n == "false" || n == "False") return literal(false, offset);
         if (n == "none" || n == "None") return literal(nullptr, offset);
+        if (n == "loop") ++num_loop_references_;
         auto e = make(expr::kind::name, offset);
         e->name = std::move(n);
         return e;
@@ -668,6 +671,7 @@ class parser {
   size_t pos_ = 0;
   int depth_ = 0;
   int loop_depth_ = 0;
+  size_t num_loop_references_ = 0;  // names `loop` seen so far
 };
 
 }  // namespace

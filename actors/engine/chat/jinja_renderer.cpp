@@ -180,14 +180,20 @@ class renderer final : public builtin_host {
       }
       frame body{&f, {}};
       bind_targets(s.targets, items[i], body, s.offset);
-      json loop = {{"index", i + 1}, {"index0", i},        {"revindex", n - i}, {"revindex0", n - i - 1},
-                   {"first", i == 0}, {"last", i + 1 == n}, {"length", n},       {"depth", 1},
-                   {"depth0", 0}};
-      if (i > 0 && items[i - 1].is_data()) loop["previtem"] = items[i - 1].j();
-      if (i + 1 < n && items[i + 1].is_data()) loop["nextitem"] = items[i + 1].j();
-      body.set("loop", value::of(std::move(loop)));
+      if (s.body_uses_loop) set_loop_variable(items, i, body);
       if (exec_list(s.bodies[0], body) == flow::break_loop) break;
     }
+  }
+
+  // Jinja's loop object; built only for bodies that name `loop`.
+  void set_loop_variable(const std::vector<value>& items, size_t i, frame& body) {
+    const size_t n = items.size();
+    json loop = {{"index", i + 1},    {"index0", i},         {"revindex", n - i},
+                 {"revindex0", n - i - 1}, {"first", i == 0}, {"last", i + 1 == n},
+                 {"length", n},       {"depth", 1},          {"depth0", 0}};
+    if (i > 0 && items[i - 1].is_data()) loop["previtem"] = items[i - 1].j();
+    if (i + 1 < n && items[i + 1].is_data()) loop["nextitem"] = items[i + 1].j();
+    body.set("loop", value::of(std::move(loop)));
   }
 
   // ---- expressions ----------------------------------------------------------
