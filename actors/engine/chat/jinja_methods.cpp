@@ -175,7 +175,10 @@ value call_method(const value& method, const call_args& args) {
   const value& receiver = *method.receiver;
   if (receiver.is_string()) return call_string_method(receiver.j().get_ref<const std::string&>(), method.name, args);
   if (receiver.is_object()) return call_dict_method(receiver, method.name, args);
-  fail(args, "'" + type_name(receiver) + "' object has no method '" + method.name + "'");
+  std::string message = "'";
+  message += type_name(receiver);
+  message += "' object has no method '" + method.name + "'";
+  fail(args, message);
 }
 
 bool is_global_function(std::string_view name) { return contains(global_functions, name); }
@@ -226,7 +229,7 @@ value call_global(std::string_view name, const call_args& args) {
     return value::of(std::move(out));
   }
   if (name == "strftime_now") return value::of(strftime_now(required_string(args, 0, "format")));
-  fail(args, "'" + std::string(name) + "' is not a function");
+  fail(args, std::string("'") + std::string(name) + "' is not a function");
 }
 
 }  // namespace troupe::engine::jinja

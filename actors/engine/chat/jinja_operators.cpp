@@ -22,7 +22,7 @@ std::string py_type(const value& v) {
 }
 
 value missing_attribute(const value& obj, std::string_view name) {
-  return value::undefined("'" + py_type(obj) + " object' has no attribute '" + std::string(name) + "'");
+  return value::undefined(std::string("'") + py_type(obj) + " object' has no attribute '" + std::string(name) + "'");
 }
 
 bool numeric(const value& v) { return v.is_data() && (v.j().is_number() || v.j().is_boolean()); }
@@ -174,13 +174,13 @@ value get_item(const value& obj, const value& key, size_t offset) {
   }
   // Jinja's getitem falls back to getattr for string keys.
   if (key.is_string()) return get_attribute(obj, key.j().get<std::string>(), offset);
-  return value::undefined("'" + py_type(obj) + " object' has no element " + to_str(key));
+  return value::undefined(std::string("'") + py_type(obj) + " object' has no element " + to_str(key));
 }
 
 value slice(const value& target, const value bounds[3], size_t offset) {
   if (target.is_undefined()) throw_undefined(target, offset);
   if (!target.is_array() && !target.is_string()) {
-    throw template_error(offset, "'" + py_type(target) + "' object is not subscriptable");
+    throw template_error(offset, std::string("'") + py_type(target) + "' object is not subscriptable");
   }
   for (int i = 0; i < 3; ++i) {
     if (!bounds[i].is_undefined() && !bounds[i].is_null() && !integral(bounds[i])) {
@@ -269,7 +269,7 @@ bool compare_op(std::string_view op, const value& a, const value& b, size_t offs
     if (op == "<=") return !less_than(b.j(), a.j());
     if (op == ">=") return !less_than(a.j(), b.j());
   } catch (const std::invalid_argument&) {
-    throw template_error(offset, "'" + std::string(op) + "' not supported between instances of '" + py_type(a) +
+    throw template_error(offset, std::string("'") + std::string(op) + "' not supported between instances of '" + py_type(a) +
                                      "' and '" + py_type(b) + "'");
   }
   throw template_error(offset, "unknown comparison " + std::string(op));
