@@ -22,10 +22,11 @@ const value* call_args::get(size_t index, std::string_view name) const {
 namespace {
 
 constexpr std::array known_filters = {
-    "abs",   "capitalize", "count",  "d",         "default", "e",         "escape", "first",
-    "float", "int",        "items",  "join",      "last",    "length",    "list",   "lower",
-    "map",   "reject",     "rejectattr", "replace", "reverse", "safe",    "select", "selectattr",
-    "sort",  "string",     "sum",    "title",     "tojson",  "trim",      "unique", "upper",
+    "abs",    "capitalize", "count",      "d",       "default", "e",      "escape",     "first",
+    "float",  "indent",     "int",        "items",   "join",    "last",   "length",     "list",
+    "lower",  "map",        "max",        "min",     "reject",  "rejectattr", "replace", "reverse",
+    "safe",   "select",     "selectattr", "sort",    "string",  "sum",    "title",      "tojson",
+    "trim",   "unique",     "upper",
 };
 
 constexpr std::array known_tests = {
@@ -217,6 +218,29 @@ value to_float(const value& v, const call_args& args) {
   return value::of(fallback);
 }
 
+// Jinja's indent(width=4, first=False, blank=False): indents every line but
+// the first (and blank lines only when asked).
+std::string indent_lines(const std::string& s, const call_args& args) {
+  std::string indention(4, ' ');
+  if (const value* width = args.get(0, "width")) {
+    if (width->is_string()) indention = width->j().get<std::string>();
+    else indention = std::string(static_cast<size_t>(std::max<int64_t>(0, int_arg(args, width, "indent width"))), ' ');
+  }
+  const value* first = args.get(1, "first");
+  const value* blank = args.get(2, "blank");
+  std::vector<std::string> lines = py_splitlines(s + "\n");
+  std::string out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i > 0) {
+      out += '\n';
+      if (!lines[i].empty() || (blank && truthy(*blank))) out += indention;
+    }
+    out += lines[i];
+  }
+  if (first && truthy(*first)) out = indention + out;
+  return out;
+}
+
 }  // namespace
 
 bool is_known_filter(std::string_view name) {
@@ -292,8 +316,9 @@ value call_filter(builtin_host& host, std::string_view name, const value& v, con
     }
     return value::of(std::move(out));
   }
+  if (name == "indent") return value::of(indent_lines(to_str(v), args));
   if (name == "first" || name == "last" || name == "reverse" || name == "list" || name == "unique" ||
-      name == "sort") {
+      name == "sort" || name == "min" || name == "max") {
     std::vector<value> items = iterate(v, args);
     if (name == "first") return items.empty() ? value::undefined("first") : items.front();
     if (name == "last") {
@@ -309,6 +334,20 @@ value call_filter(builtin_host& host, std::string_view name, const value& v, con
     const value* case_sensitive = args.get(name == "sort" ? 1 : 0, "case_sensitive");
     bool cs = case_sensitive && truthy(*case_sensitive);
     const value* attribute = args.get(name == "sort" ? 2 : 1, "attribute");
+    if (name == "min" || name == "max") {
+      if (items.empty()) return value::undefined("no " + std::string(name) + " of an empty sequence");
+      size_t best = 0;
+      try {
+        for (size_t i = 1; i < items.size(); ++i) {
+          json a = sort_key(items[i], attribute, cs);
+          json b = sort_key(items[best], attribute, cs);
+          if (name == "min" ? less_than(a, b) : less_than(b, a)) best = i;
+        }
+      } catch (const std::invalid_argument& e) {
+        fail(args, std::string(name) + ": " + e.what());
+      }
+      return items[best];
+    }
     if (name == "unique") {
       std::vector<value> kept;
       std::vector<json> seen;

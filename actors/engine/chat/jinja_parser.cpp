@@ -88,6 +88,19 @@ class statement_parser : expression_parser {
       expect_stmt_end();
       return s;
     }
+    if (keyword == "with") {
+      s->k = stmt::kind::with_block;
+      while (cur().kind != token_kind::stmt_end) {
+        if (!s->targets.empty()) expect_op(",");
+        s->targets.push_back(expect_name());
+        expect_op("=");
+        s->defaults.push_back(parse_expression(true));
+      }
+      expect_stmt_end();
+      s->bodies.push_back(parse_body({"endwith"}, nullptr));
+      expect_stmt_end();
+      return s;
+    }
     if (keyword == "filter") {
       s->k = stmt::kind::filter_block;
       s->filter_call = parse_filter(nullptr);

@@ -1,7 +1,7 @@
 #pragma once
 // Statement parser of the Jinja subset: text, {{ … }}, and the tags
 // for/if/elif/else/set (also `set ns.attr = …` and block set)/macro/break/
-// continue/filter/generation; {% raw %} is handled by the lexer.
+// continue/filter/with/generation; {% raw %} is handled by the lexer.
 #include "actors/engine/chat/jinja_ast.hpp"
 #include "actors/engine/chat/jinja_lexer.hpp"
 

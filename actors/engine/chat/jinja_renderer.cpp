@@ -108,6 +108,11 @@ class renderer final : public builtin_host {
       case stmt::kind::break_loop: return flow::break_loop;
       case stmt::kind::continue_loop: return flow::continue_loop;
       case stmt::kind::scope: return exec_list(s.bodies[0], f);
+      case stmt::kind::with_block: {
+        frame scope{&f, {}};
+        for (size_t i = 0; i < s.targets.size(); ++i) scope.set(s.targets[i], eval(*s.defaults[i], f));
+        return exec_list(s.bodies[0], scope);
+      }
       case stmt::kind::filter_block: {
         value v = value::of(capture(s.bodies[0], f));
         append(to_str(apply_filter_chain(*s.filter_call, v, f)), s.offset);

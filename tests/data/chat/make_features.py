@@ -83,6 +83,9 @@ case("filter/sort_unique", "{{ [3,1,2]|sort }} {{ ['b','A','a','C']|sort }} {{ [
 case("filter/chained_with_precedence", "{{ '<|x|>' + '  y  '|trim + '|' }} {{ xs|length - 1 }} {{ -xs|length if false else 0 }}", xs=[1, 2, 3])
 case("error/unary_minus_binds_before_filter", "{{ -xs|length }}", xs=[1, 2, 3])
 case("filter/escape_and_safe", "{{ '<a href=\"x\">&\\'</a>'|e }} {{ '<b>'|safe }}")
+case("filter/indent", "[{{ 'a\nb\n\nc'|indent }}] [{{ 'a\nb'|indent(2, true) }}] [{{ 'a\n\nb'|indent(width='> ', blank=true) }}] [{{ ''|indent(first=true) }}]")
+case("filter/min_max", "{{ [3, 1, 2]|min }} {{ [3, 1, 2]|max }} {{ ['b', 'A', 'c']|max }} {{ ms|min(attribute='n') }} [{{ []|max }}]", ms=[{"n": 2}, {"n": 1}])
+case("stmt/with_block", "{% set a = 1 %}{% with a = a + 1, b = 'x' %}{{ a }}{{ b }}{% set c = 3 %}{% endwith %}{{ a }}{{ b is defined }}{{ c is defined }}")
 # tests
 case("test/is_tests", "{{ none is none }} {{ 1 is none }} {{ 'a' is string }} {{ 1 is string }} {{ {} is mapping }} {{ [] is mapping }} {{ [] is iterable }} {{ 'a' is iterable }} {{ 1 is iterable }} {{ [] is sequence }} {{ 'a' is sequence }} {{ {} is sequence }} {{ x is sequence }} {{ x is iterable }}")
 case("test/is_true_false_boolean", "{{ false is false }} {{ 0 is false }} {{ true is true }} {{ 1 is true }} {{ true is boolean }} {{ 1 is boolean }} {{ none is false }}")
