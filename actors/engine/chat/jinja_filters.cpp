@@ -142,7 +142,7 @@ value select_items(builtin_host& host, const value& v, const call_args& args, bo
     test_args.positional.assign(args.positional.begin() + static_cast<long>(first_test_arg) + 1,
                                 args.positional.end());
   }
-  for (const auto& item : iterate(v, args)) {
+  for (const auto& item : truthy(v) ? iterate(v, args) : std::vector<value>()) {
     value subject = by_attribute ? attribute_of(item, attribute) : item;
     bool passed = test_name.empty() ? truthy(subject) : host.apply_test(test_name, subject, test_args);
     if (passed == keep) kept.push_back(item);
@@ -155,7 +155,7 @@ value map_items(builtin_host& host, const value& v, const call_args& args) {
   if (const value* attribute = args.get(99, "attribute")) {
     const std::string& path = string_arg(args, attribute, "map attribute");
     const value* fallback = args.get(99, "default");
-    for (const auto& item : iterate(v, args)) {
+    for (const auto& item : truthy(v) ? iterate(v, args) : std::vector<value>()) {
       value a = attribute_of(item, path);
       mapped.push_back(a.is_undefined() && fallback ? *fallback : a);
     }
@@ -166,7 +166,9 @@ value map_items(builtin_host& host, const value& v, const call_args& args) {
     filter_args.offset = args.offset;
     filter_args.positional.assign(args.positional.begin() + 1, args.positional.end());
     filter_args.keywords = args.keywords;
-    for (const auto& item : iterate(v, args)) mapped.push_back(host.apply_filter(filter_name, item, filter_args));
+    for (const auto& item : truthy(v) ? iterate(v, args) : std::vector<value>()) {
+      mapped.push_back(host.apply_filter(filter_name, item, filter_args));
+    }
   }
   return value::of(to_json_list(mapped, args));
 }
@@ -180,6 +182,7 @@ json sort_key(const value& item, const value* attribute, bool case_sensitive) {
 }
 
 value to_int(const value& v, const call_args& args) {
+  if (v.is_undefined()) fail(args, v.name.empty() ? "undefined value" : v.name);
   json fallback = 0;
   if (const value* d = args.get(0, "default"); d && d->is_data()) fallback = d->j();
   if (!v.is_data()) return value::of(fallback);
@@ -203,6 +206,7 @@ value to_int(const value& v, const call_args& args) {
 }
 
 value to_float(const value& v, const call_args& args) {
+  if (v.is_undefined()) fail(args, v.name.empty() ? "undefined value" : v.name);
   json fallback = 0.0;
   if (const value* d = args.get(0, "default"); d && d->is_data()) fallback = d->j();
   if (!v.is_data()) return value::of(fallback);
@@ -316,15 +320,16 @@ value call_filter(builtin_host& host, std::string_view name, const value& v, con
     }
     return value::of(std::move(out));
   }
-  if (name == "indent") return value::of(indent_lines(to_str(v), args));
+  if (name == "indent") {
+    if (v.is_undefined()) fail(args, v.name.empty() ? "undefined value" : v.name);
+    if (!v.is_string()) fail(args, "indent needs a string, got " + type_name(v));
+    return value::of(indent_lines(v.j().get<std::string>(), args));
+  }
   if (name == "first" || name == "last" || name == "reverse" || name == "list" || name == "unique" ||
       name == "sort" || name == "min" || name == "max") {
     std::vector<value> items = iterate(v, args);
-    if (name == "first") return items.empty() ? value::undefined("first") : items.front();
-    if (name == "last") {
-      if (v.is_object()) fail(args, "last filter cannot take a mapping");
-      return items.empty() ? value::undefined("last") : items.back();
-    }
+    if (name == "first") return items.empty() ? value::undefined("no first item of an empty sequence") : items.front();
+    if (name == "last") return items.empty() ? value::undefined("no last item of an empty sequence") : items.back();
     if (name == "reverse" && v.is_string()) {
       std::u32string cps = utf8_decode(v.j().get_ref<const std::string&>());
       std::reverse(cps.begin(), cps.end());
@@ -353,6 +358,7 @@ value call_filter(builtin_host& host, std::string_view name, const value& v, con
       std::vector<json> seen;
       for (const auto& item : items) {
         json key = sort_key(item, attribute, cs);
+        if (key.is_array() || key.is_object()) fail(args, "unhashable type: '" + type_name(value::of(key)) + "'");
         if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
         seen.push_back(key);
         kept.push_back(item);
@@ -380,6 +386,7 @@ value call_filter(builtin_host& host, std::string_view name, const value& v, con
   if (name == "int") return to_int(v, args);
   if (name == "float") return to_float(v, args);
   if (name == "abs") {
+    if (v.is_bool()) return value::of(v.j().get<bool>() ? 1 : 0);
     if (!v.is_number()) fail(args, "bad operand type for abs(): '" + type_name(v) + "'");
     if (v.j().is_number_float()) return value::of(std::fabs(v.j().get<double>()));
     return value::of(v.j().is_number_unsigned() ? v.j() : json(std::llabs(v.j().get<int64_t>())));
@@ -419,16 +426,22 @@ bool call_test(std::string_view name, const value& v, const call_args& args) {
   if (name == "escaped") return false;
   if (name == "filter") return v.is_string() && is_known_filter(j->get_ref<const std::string&>());
   if (name == "test") return v.is_string() && is_known_test(j->get_ref<const std::string&>());
-  if (name == "lower") return v.is_string() && py_lower(j->get<std::string>()) == j->get<std::string>();
-  if (name == "upper") return v.is_string() && py_upper(j->get<std::string>()) == j->get<std::string>();
+  if (name == "lower") return py_islower(to_str(v));
+  if (name == "upper") return py_isupper(to_str(v));
   if (name == "odd" || name == "even" || name == "divisibleby") {
-    if (!j || !j->is_number_integer()) fail(args, "test '" + std::string(name) + "' needs an integer");
-    int64_t n = j->get<int64_t>();
-    if (name == "odd") return n % 2 != 0;
-    if (name == "even") return n % 2 == 0;
-    int64_t d = int_arg(args, args.get(0, "num"), "divisibleby argument");
-    if (d == 0) fail(args, "divisibleby(0)");
-    return n % d == 0;
+    // value % 2 == 1 / value % 2 == 0 / value % num == 0, with Python's modulo.
+    if (!j || !(j->is_number() || j->is_boolean())) fail(args, "test '" + std::string(name) + "' needs a number");
+    double n = j->is_boolean() ? (j->get<bool>() ? 1.0 : 0.0) : j->get<double>();
+    double d = 2.0;
+    if (name == "divisibleby") {
+      const value* num = args.get(0, "num");
+      if (!num || !num->is_number()) fail(args, "divisibleby needs a number");
+      d = num->j().get<double>();
+      if (d == 0) fail(args, "integer modulo by zero");
+    }
+    double r = std::fmod(n, d);
+    if (r != 0 && ((r < 0) != (d < 0))) r += d;
+    return name == "odd" ? r == 1.0 : r == 0.0;
   }
   const value* other = args.get(0, "other");
   if (!other) fail(args, "test '" + std::string(name) + "' needs an argument");

@@ -126,9 +126,8 @@ value call_string_method(const std::string& s, std::string_view name, const call
     return value::of(all_code_points(s, [](char32_t c) { return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9'); }));
   }
   if (name == "isspace") return value::of(all_code_points(s, is_py_space));
-  bool has_cased = std::any_of(s.begin(), s.end(), [](char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; });
-  if (name == "islower") return value::of(has_cased && py_lower(s) == s);
-  if (name == "isupper") return value::of(has_cased && py_upper(s) == s);
+  if (name == "islower") return value::of(py_islower(s));
+  if (name == "isupper") return value::of(py_isupper(s));
   fail(args, "str has no method '" + std::string(name) + "'");
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // Python str methods that chat templates use, on UTF-8 strings, with Python's
 // semantics (whitespace = str.isspace, counts in code points). Case mapping
-// covers ASCII only.
+// covers Latin (Basic, Latin-1, Extended-A), Greek and Cyrillic letters.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -21,6 +21,8 @@ std::string py_lower(std::string_view s);
 std::string py_upper(std::string_view s);
 std::string py_title(std::string_view s);
 std::string py_capitalize(std::string_view s);
+bool py_islower(std::string_view s);  // has a cased letter and no uppercase one
+bool py_isupper(std::string_view s);
 int64_t py_count(std::string_view s, std::string_view needle);
 // Code point index of the first (last) occurrence, or -1.
 int64_t py_find(std::string_view s, std::string_view needle, bool from_right);

@@ -180,10 +180,13 @@ TEST(ChatTemplateReference, EachJinjaFeatureRendersAsJinja2DoesAndFailsWhereJinj
     std::optional<std::string> rendered;
     if (tmpl) rendered = tmpl->render(c["context"], &error);
     if (expected["ok"].get<bool>()) {
-      ASSERT_TRUE(rendered) << error;
-      EXPECT_EQ(*rendered, expected["output"].get<std::string>());
+      EXPECT_TRUE(rendered) << "template: " << c["template"] << "\nerror: " << error;
+      if (rendered) {
+        EXPECT_EQ(*rendered, expected["output"].get<std::string>()) << "template: " << c["template"];
+      }
     } else {
-      EXPECT_FALSE(rendered) << "Jinja2 fails with " << expected["error"] << " but we rendered: " << *rendered;
+      EXPECT_FALSE(rendered) << "template: " << c["template"] << "\nJinja2 fails with " << expected["error"]
+                             << " but we rendered: " << rendered.value_or("");
       EXPECT_FALSE(error.empty());
     }
   }
