@@ -274,7 +274,7 @@ value call_filter(builtin_host& host, std::string_view name, const value& v, con
   }
   if (name == "lower") return value::of(py_lower(to_str(v)));
   if (name == "upper") return value::of(py_upper(to_str(v)));
-  if (name == "title") return value::of(py_title(to_str(v)));
+  if (name == "title") return value::of(jinja_title(to_str(v)));
   if (name == "capitalize") return value::of(py_capitalize(to_str(v)));
   if (name == "replace") {
     const std::string& old = string_arg(args, args.get(0, "old"), "replace old");
@@ -456,7 +456,10 @@ bool call_test(std::string_view name, const value& v, const call_args& args) {
     const json& c = other->j();
     if (c.is_string()) return v.is_string() && c.get<std::string>().find(j->get<std::string>()) != std::string::npos;
     if (c.is_array()) return std::any_of(c.begin(), c.end(), [&](const json& x) { return equals(v, value::of(x)); });
-    if (c.is_object()) return v.is_string() && c.contains(j->get<std::string>());
+    if (c.is_object()) {
+      if (v.is_array() || v.is_object()) fail(args, "unhashable type: '" + type_name(v) + "'");
+      return v.is_string() && c.contains(j->get<std::string>());
+    }
     fail(args, "'in' test needs a container");
   }
   if (!j || !other->is_data()) fail(args, "cannot compare " + type_name(v) + " and " + type_name(*other));

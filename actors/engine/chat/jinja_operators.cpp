@@ -125,7 +125,12 @@ bool contains(const value& container, const value& item, size_t offset) {
     }
     return false;
   }
-  if (container.is_object()) return item.is_string() && container.j().contains(item.j().get<std::string>());
+  if (container.is_object()) {
+    if (item.is_array() || item.is_object()) {
+      throw template_error(offset, "unhashable type: '" + py_type(item) + "'");
+    }
+    return item.is_string() && container.j().contains(item.j().get<std::string>());
+  }
   if (container.k == value::kind::ns) return item.is_string() && container.ns->find(item.j().get<std::string>());
   throw template_error(offset, "argument of type '" + py_type(container) + "' is not iterable");
 }

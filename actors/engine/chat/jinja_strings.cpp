@@ -209,6 +209,23 @@ std::string py_title(std::string_view s) {
   return utf8_encode(out);
 }
 
+std::string jinja_title(std::string_view s) {
+  std::u32string out;
+  bool word_start = true;
+  for (char32_t c : utf8_decode(s)) {
+    bool separator = c == '-' || c == '(' || c == '{' || c == '[' || c == '<' || is_py_space(c);
+    if (separator) {
+      out.push_back(c);
+    } else if (word_start) {
+      append_upper(c, out);
+    } else {
+      out.push_back(lower_cp(c));
+    }
+    word_start = separator;
+  }
+  return utf8_encode(out);
+}
+
 std::string py_capitalize(std::string_view s) {
   std::u32string cps = utf8_decode(s);
   std::u32string out;

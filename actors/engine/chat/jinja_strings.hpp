@@ -19,7 +19,10 @@ std::vector<std::string> py_splitlines(std::string_view s);
 std::string py_replace(std::string_view s, std::string_view old, std::string_view with, int64_t count);
 std::string py_lower(std::string_view s);
 std::string py_upper(std::string_view s);
-std::string py_title(std::string_view s);
+std::string py_title(std::string_view s);  // str.title()
+// Jinja's title filter: each word (split at whitespace, '-', '(', '{', '[', '<')
+// gets its first character uppercased and the rest lowercased.
+std::string jinja_title(std::string_view s);
 std::string py_capitalize(std::string_view s);
 bool py_islower(std::string_view s);  // has a cased letter and no uppercase one
 bool py_isupper(std::string_view s);
