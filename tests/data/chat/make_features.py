@@ -172,6 +172,44 @@ rng = random.Random(20261126)
 for i in range(600):
     case(f"random/{i:03d}", "{{ " + random_expr(rng, 3) + " }}", **random_context)
 
+# Random statement structures with random whitespace and whitespace-control
+# signs around every tag: trim_blocks/lstrip_blocks are where renderers differ.
+texts = ["", " ", "  ", "\n", "\n  ", "a", " b ", "\t", "x\n", "\n\n", "  \n", "c  \n  "]
+
+
+def ws_text(rng):
+    return "".join(rng.choice(texts) for _ in range(rng.randint(0, 2)))
+
+
+def tag(rng, body):
+    return rng.choice(["{%", "{%-", "{%+"]) + " " + body + " " + rng.choice(["%}", "-%}", "+%}"])
+
+
+def random_block(rng, depth):
+    out = ws_text(rng)
+    for _ in range(rng.randint(1, 3)):
+        roll = rng.random()
+        if roll < 0.25:
+            out += rng.choice(["{{", "{{-"]) + " " + rng.choice(["x", "loop.index", "'v'", "y"]) + " " + rng.choice(["}}", "-}}"])
+        elif roll < 0.35:
+            out += rng.choice(["{#", "{#-"]) + " note " + rng.choice(["#}", "-#}"])
+        elif roll < 0.45:
+            out += tag(rng, "set y = " + rng.choice(["1", "'s'", "y ~ 'z'"]))
+        elif roll < 0.7 and depth > 0:
+            out += tag(rng, "if " + rng.choice(["true", "false", "x", "y is defined"])) + random_block(rng, depth - 1)
+            if rng.random() < 0.5:
+                out += tag(rng, "else") + random_block(rng, depth - 1)
+            out += tag(rng, "endif")
+        elif depth > 0:
+            out += tag(rng, "for x in " + rng.choice(["[1, 2]", "xs", "[]"])) + random_block(rng, depth - 1) + tag(rng, "endfor")
+        out += ws_text(rng)
+    return out
+
+
+rng = random.Random(7)
+for i in range(300):
+    case(f"random_ws/{i:03d}", random_block(rng, 2), xs=["p", "q"])
+
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "jinja_features.json"), "w", encoding="utf-8") as f:
     json.dump(cases, f, ensure_ascii=False, indent=1)
