@@ -79,6 +79,10 @@ json to_json_list(const std::vector<value>& items, const call_args& args) {
   return out;
 }
 
+value missing_attribute(const std::string& part) {
+  return value::undefined("no attribute '" + part + "'");
+}
+
 // item.attribute with Jinja's dotted paths ("function.name") and integer parts.
 value attribute_of(const value& item, const std::string& path) {
   value cur = item;
@@ -88,16 +92,16 @@ value attribute_of(const value& item, const std::string& path) {
     std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (cur.is_object()) {
       auto it = cur.j().find(part);
-      if (it == cur.j().end()) return value::undefined(part);
+      if (it == cur.j().end()) return missing_attribute(part);
       cur = value::alias(cur, *it);
     } else if (cur.is_array() && !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit)) {
       size_t index = std::stoul(part);
-      if (index >= cur.j().size()) return value::undefined(part);
+      if (index >= cur.j().size()) return missing_attribute(part);
       cur = value::alias(cur, cur.j()[index]);
     } else if (cur.k == value::kind::ns && cur.ns->find(part)) {
       cur = *cur.ns->find(part);
     } else {
-      return value::undefined(part);
+      return missing_attribute(part);
     }
     if (dot == std::string::npos) break;
     start = dot + 1;
