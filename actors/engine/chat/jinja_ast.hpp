@@ -34,7 +34,7 @@ struct expr {
 
   kind k;
   size_t offset = 0;   // where it starts in the source, for error messages
-  json constant;       // literal
+  std::shared_ptr<const json> constant;  // literal (shared by every evaluation)
   std::string name;    // name, attribute, filter, test; the operator of unary/binary
   bool negated = false;  // test: "is not"
   std::vector<expr_ptr> children;

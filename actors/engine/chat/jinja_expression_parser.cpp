@@ -183,7 +183,7 @@ expr_ptr expression_parser::parse_unary(bool with_filter) {
 
 expr_ptr expression_parser::literal(json value, size_t offset) {
   auto e = make(expr::kind::literal, offset);
-  e->constant = std::move(value);
+  e->constant = std::make_shared<const json>(std::move(value));
   return e;
 }
 

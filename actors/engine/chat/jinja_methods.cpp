@@ -174,6 +174,10 @@ value call_method(const value& method, const call_args& args) {
   const value& receiver = *method.receiver;
   if (receiver.is_string()) return call_string_method(receiver.j().get_ref<const std::string&>(), method.name, args);
   if (receiver.is_object()) return call_dict_method(receiver, method.name, args);
+  if (receiver.k == value::kind::loop && method.name == "cycle") {
+    if (args.positional.empty()) fail(args, "no items for cycling given");
+    return args.positional[receiver.loop->index % args.positional.size()];
+  }
   std::string message = "'";
   message += type_name(receiver);
   message += "' object has no method '" + method.name + "'";

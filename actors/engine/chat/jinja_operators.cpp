@@ -137,9 +137,33 @@ bool contains(const value& container, const value& item, size_t offset) {
 
 }  // namespace
 
+namespace {
+
+value loop_attribute(const value& loop, std::string_view name) {
+  const std::vector<value>& items = *loop.loop->items;
+  const int64_t i = static_cast<int64_t>(loop.loop->index);
+  const int64_t n = static_cast<int64_t>(items.size());
+  if (name == "index") return value::of(i + 1);
+  if (name == "index0") return value::of(i);
+  if (name == "revindex") return value::of(n - i);
+  if (name == "revindex0") return value::of(n - i - 1);
+  if (name == "first") return value::of(i == 0);
+  if (name == "last") return value::of(i + 1 == n);
+  if (name == "length") return value::of(n);
+  if (name == "depth") return value::of(1);
+  if (name == "depth0") return value::of(0);
+  if (name == "previtem") return i > 0 ? items[static_cast<size_t>(i - 1)] : value::undefined("there is no previous item");
+  if (name == "nextitem") return i + 1 < n ? items[static_cast<size_t>(i + 1)] : value::undefined("there is no next item");
+  if (name == "cycle") return value::method(loop, "cycle");
+  return missing_attribute(loop, name);
+}
+
+}  // namespace
+
 value get_attribute(const value& obj, std::string_view name, size_t offset) {
   switch (obj.k) {
     case value::kind::undefined: throw_undefined(obj, offset);
+    case value::kind::loop: return loop_attribute(obj, name);
     case value::kind::ns: {
       value* attr = obj.ns->find(name);
       return attr ? *attr : missing_attribute(obj, name);

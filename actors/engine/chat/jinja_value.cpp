@@ -394,6 +394,8 @@ std::string to_str(const value& v) {
     case value::kind::function: return "<built-in function " + v.name + ">";
     case value::kind::method: return "<built-in method " + v.name + ">";
     case value::kind::macro: return "<Macro>";
+    case value::kind::loop:
+      return "<LoopContext " + std::to_string(v.loop->index + 1) + "/" + std::to_string(v.loop->items->size()) + ">";
   }
   return "";
 }
@@ -405,6 +407,7 @@ bool equals(const value& a, const value& b) {
     case value::kind::undefined: return true;
     case value::kind::ns: return a.ns == b.ns;
     case value::kind::macro: return a.macro == b.macro;
+    case value::kind::loop: return a.loop == b.loop;
     default: return a.name == b.name;
   }
 }
@@ -437,6 +440,7 @@ std::string type_name(const value& v) {
     case value::kind::function:
     case value::kind::method: return "function";
     case value::kind::macro: return "macro";
+    case value::kind::loop: return "LoopContext";
     case value::kind::data: break;
   }
   switch (v.data->type()) {

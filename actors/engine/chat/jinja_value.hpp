@@ -19,6 +19,7 @@ using json = nlohmann::ordered_json;
 
 struct stmt;
 struct value;
+struct loop_state;
 
 // namespace(): the one mutable object of Jinja (`{% set ns.x = 1 %}`).
 struct namespace_object {
@@ -27,7 +28,7 @@ struct namespace_object {
 };
 
 struct value {
-  enum class kind { undefined, data, ns, function, method, macro };
+  enum class kind { undefined, data, ns, function, method, macro, loop };
 
   kind k = kind::undefined;
   std::shared_ptr<const json> data;           // kind::data
@@ -35,6 +36,7 @@ struct value {
   std::string name;                           // function / method name; undefined: what was missing
   std::shared_ptr<const value> receiver;      // kind::method: the object the method is bound to
   const stmt* macro = nullptr;                // kind::macro: the macro statement (owned by the template)
+  std::shared_ptr<const loop_state> loop;     // kind::loop: Jinja's `loop` inside a for body
 
   static value undefined(std::string what = {});
   static value of(json j);
@@ -52,6 +54,13 @@ struct value {
   bool is_object() const { return is_data() && data->is_object(); }
   bool is_number() const { return is_data() && data->is_number(); }  // not bool
   bool is_bool() const { return is_data() && data->is_boolean(); }
+};
+
+// What `loop.index`, `loop.last`, … are computed from, so that a loop
+// iteration costs no object construction.
+struct loop_state {
+  std::shared_ptr<const std::vector<value>> items;  // everything the loop iterates, after its filter
+  size_t index = 0;                                 // 0-based position of this iteration
 };
 
 // Python truth value: Undefined, None, False, 0, "", [] and {} are false.

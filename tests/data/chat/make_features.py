@@ -46,6 +46,7 @@ case("expr/printing_values", "{{ none }} {{ true }} {{ false }} {{ 3 }} {{ 2.0 }
 case("stmt/if_elif_else", "{% for x in [1, 2, 3] %}{% if x == 1 %}one{% elif x == 2 %}two{% else %}other{% endif %},{% endfor %}")
 case("stmt/for_loop_variables", "{% for x in ['a','b','c'] %}{{ loop.index }}{{ loop.index0 }}{{ loop.revindex }}{{ loop.revindex0 }}{{ loop.first }}{{ loop.last }}{{ loop.length }}|{% endfor %}")
 case("stmt/for_prev_and_next_item", "{% for x in [1,2,3] %}{{ loop.previtem is defined }}{{ loop.previtem }}-{{ loop.nextitem }};{% endfor %}")
+case("stmt/loop_cycle_and_repr", "{% for x in 'abc' %}{{ loop.cycle('odd', 'even') }} {{ loop }} {{ loop.depth }}{{ loop.depth0 }};{% endfor %}")
 case("stmt/for_over_dict_and_items", "{% for k in d %}{{ k }}{% endfor %} {% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %} {% for k, v in d|items %}{{ k }}{{ v }}{% endfor %}", d={"b": 1, "a": 2})
 case("stmt/for_over_string", "{% for c in 'héj' %}[{{ c }}]{% endfor %}")
 case("stmt/for_else_and_filter", "{% for x in [] %}x{% else %}empty{% endfor %} {% for x in [1,2,3,4] if x is even %}{{ x }}/{{ loop.length }}{% endfor %}")
