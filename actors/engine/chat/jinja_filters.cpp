@@ -7,6 +7,7 @@
 
 #include "actors/engine/chat/jinja_builtins.hpp"
 #include "actors/engine/chat/jinja_error.hpp"
+#include "actors/engine/chat/jinja_format.hpp"
 #include "actors/engine/chat/jinja_strings.hpp"
 
 namespace troupe::engine::jinja {

@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/engine/chat/jinja_utf8.hpp"
+
 namespace troupe::engine::jinja {
 
 using json = nlohmann::ordered_json;
@@ -69,33 +71,12 @@ bool truthy(const value& v);
 // Python str(): strings as-is, None -> "None", True -> "True", lists and dicts
 // as Python repr ("['a', 1]"), Undefined -> "".
 std::string to_str(const value& v);
-std::string py_repr(const json& j);
-std::string py_float_repr(double d);
-
-// Python json.dumps(x, ensure_ascii, indent, separators, sort_keys): what
-// Hugging Face's tojson filter emits. indent < 0 means no indentation; empty
-// separators mean Python's defaults (", " or "," when indented, and ": ").
-struct json_dump_options {
-  int indent = -1;
-  bool ensure_ascii = false;
-  bool sort_keys = false;
-  std::string item_separator;
-  std::string key_separator;
-};
-std::string py_json_dumps(const json& j, const json_dump_options& options);
 
 // Python ==, with 1 == 1.0 == True.
 bool equals(const value& a, const value& b);
 
 // Python <; throws std::invalid_argument when the types cannot be ordered.
 bool less_than(const json& a, const json& b);
-
-// UTF-8 as code points (Python str indexing, len and slicing count code points).
-std::u32string utf8_decode(std::string_view s);
-std::string utf8_encode(std::u32string_view s);
-size_t utf8_length(std::string_view s);
-// str.isspace() for one code point.
-bool is_py_space(char32_t c);
 
 // A short name of the type for error messages ("string", "list", "dict", ...).
 std::string type_name(const value& v);
