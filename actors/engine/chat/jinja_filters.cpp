@@ -225,8 +225,14 @@ value to_float(const value& v, const call_args& args) {
 std::string indent_lines(const std::string& s, const call_args& args) {
   std::string indention(4, ' ');
   if (const value* width = args.get(0, "width")) {
-    if (width->is_string()) indention = width->j().get<std::string>();
-    else indention = std::string(static_cast<size_t>(std::max<int64_t>(0, int_arg(args, width, "indent width"))), ' ');
+    if (width->is_string()) {
+      indention = width->j().get<std::string>();
+    } else {
+      int64_t num_spaces = int_arg(args, width, "indent width");
+      if (num_spaces > max_indent_width) fail(args, "indent width is larger than " + std::to_string(max_indent_width));
+      indention = std::string(static_cast<size_t>(std::max<int64_t>(0, num_spaces)), ' ');
+    }
+    if (indention.size() > static_cast<size_t>(max_indent_width)) fail(args, "indent is too wide");
   }
   const value* first = args.get(1, "first");
   const value* blank = args.get(2, "blank");
@@ -275,7 +281,8 @@ value call_filter(builtin_host& host, std::string_view name, const value& v, con
     const std::string& old = string_arg(args, args.get(0, "old"), "replace old");
     const std::string& with = string_arg(args, args.get(1, "new"), "replace new");
     const value* count = args.get(2, "count");
-    return value::of(py_replace(to_str(v), old, with, count && !count->is_null() ? int_arg(args, count, "replace count") : -1));
+    int64_t max_count = count && !count->is_null() ? int_arg(args, count, "replace count") : -1;
+    return value::of(py_replace(to_str(v), old, with, max_count, max_value_bytes));
   }
   if (name == "tojson") {
     // Hugging Face's tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False).
@@ -283,7 +290,9 @@ value call_filter(builtin_host& host, std::string_view name, const value& v, con
     json_dump_options options;
     if (const value* ensure_ascii = args.get(0, "ensure_ascii")) options.ensure_ascii = truthy(*ensure_ascii);
     if (const value* indent = args.get(1, "indent"); indent && !indent->is_null()) {
-      options.indent = static_cast<int>(int_arg(args, indent, "tojson indent"));
+      int64_t width = int_arg(args, indent, "tojson indent");
+      if (width > max_indent_width) fail(args, "tojson indent is larger than " + std::to_string(max_indent_width));
+      options.indent = static_cast<int>(width);
     }
     if (const value* separators = args.get(2, "separators"); separators && !separators->is_null()) {
       if (!separators->is_array() || separators->j().size() != 2 || !separators->j()[0].is_string() ||

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <stdexcept>
 
 namespace troupe::engine::jinja {
 
@@ -87,6 +88,7 @@ void json_string(const std::string& s, bool ensure_ascii, std::string& out) {
 }
 
 void json_dump(const json& j, const json_dump_options& o, int level, std::string& out) {
+  if (level > max_data_depth) throw std::length_error("data nested too deeply to print");
   const int indent = o.indent;
   const bool ensure_ascii = o.ensure_ascii;
   auto newline = [&](int at_level) {
@@ -179,7 +181,10 @@ std::string py_string_repr(const std::string& s) {
   return out;
 }
 
-std::string py_repr(const json& j) {
+namespace {
+
+std::string py_repr_at(const json& j, int depth) {
+  if (depth > max_data_depth) throw std::length_error("data nested too deeply to print");
   switch (j.type()) {
     case json::value_t::null: return "None";
     case json::value_t::boolean: return j.get<bool>() ? "True" : "False";
@@ -188,7 +193,7 @@ std::string py_repr(const json& j) {
       std::string out = "[";
       for (size_t i = 0; i < j.size(); ++i) {
         if (i) out += ", ";
-        out += py_repr(j[i]);
+        out += py_repr_at(j[i], depth + 1);
       }
       return out + "]";
     }
@@ -198,13 +203,17 @@ std::string py_repr(const json& j) {
       for (const auto& [key, v] : j.items()) {
         if (!first) out += ", ";
         first = false;
-        out += py_string_repr(key) + ": " + py_repr(v);
+        out += py_string_repr(key) + ": " + py_repr_at(v, depth + 1);
       }
       return out + "}";
     }
     default: return number_str(j);
   }
 }
+
+}  // namespace
+
+std::string py_repr(const json& j) { return py_repr_at(j, 0); }
 
 std::string py_json_dumps(const json& j, const json_dump_options& options) {
   std::string out;

@@ -101,7 +101,7 @@ value call_string_method(const std::string& s, std::string_view name, const call
   if (name == "replace") {
     const std::string& old = required_string(args, 0, "old");
     const std::string& with = required_string(args, 1, "new");
-    return value::of(py_replace(s, old, with, optional_int(args, 2, "count", -1)));
+    return value::of(py_replace(s, old, with, optional_int(args, 2, "count", -1), max_value_bytes));
   }
   if (name == "find" || name == "rfind") return value::of(py_find(s, required_string(args, 0, "sub"), name == "rfind"));
   if (name == "count") return value::of(py_count(s, required_string(args, 0, "sub")));

@@ -273,6 +273,7 @@ value binary_op(std::string_view op, const value& a, const value& b, size_t offs
       return value::of(x + y);
     }
     if (a.is_array() && b.is_array()) {
+      if (a.j().size() + b.j().size() > max_list_items) throw template_error(offset, "list is too long");
       json out = a.j();
       for (const auto& item : b.j()) out.push_back(item);
       return value::of(std::move(out));

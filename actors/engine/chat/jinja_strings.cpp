@@ -97,7 +97,14 @@ std::vector<std::string> py_splitlines(std::string_view s) {
   return out;
 }
 
-std::string py_replace(std::string_view s, std::string_view old, std::string_view with, int64_t count) {
+std::string py_replace(std::string_view s, std::string_view old, std::string_view with, int64_t count,
+                       size_t max_result_bytes) {
+  int64_t num_matches = old.empty() ? static_cast<int64_t>(utf8_length(s)) + 1 : py_count(s, old);
+  if (count >= 0) num_matches = std::min(num_matches, count);
+  if (with.size() > old.size() &&
+      s.size() + static_cast<size_t>(num_matches) * (with.size() - old.size()) > max_result_bytes) {
+    throw std::length_error("replace() result is too large");
+  }
   std::string out;
   if (old.empty()) {
     // Python inserts `with` before every code point and at the end.

@@ -2,6 +2,7 @@
 // Python str methods that chat templates use, on UTF-8 strings, with Python's
 // semantics (whitespace = str.isspace, counts in code points). Case mapping
 // covers Latin (Basic, Latin-1, Extended-A), Greek and Cyrillic letters.
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -15,8 +16,10 @@ std::string py_strip(std::string_view s, const std::string* chars, bool left, bo
 std::vector<std::string> py_split(std::string_view s, const std::string* sep, int64_t max_splits);
 std::vector<std::string> py_rsplit(std::string_view s, const std::string* sep, int64_t max_splits);
 std::vector<std::string> py_splitlines(std::string_view s);
-// count < 0: all occurrences.
-std::string py_replace(std::string_view s, std::string_view old, std::string_view with, int64_t count);
+// count < 0: all occurrences. Throws std::length_error when the result would
+// exceed max_result_bytes.
+std::string py_replace(std::string_view s, std::string_view old, std::string_view with, int64_t count,
+                       size_t max_result_bytes);
 std::string py_lower(std::string_view s);
 std::string py_upper(std::string_view s);
 std::string py_title(std::string_view s);  // str.title()

@@ -76,7 +76,8 @@ double as_double(const json& j) {
   return j.is_boolean() ? (j.get<bool>() ? 1.0 : 0.0) : j.get<double>();
 }
 
-bool json_equals(const json& a, const json& b) {
+bool json_equals(const json& a, const json& b, int depth = 0) {
+  if (depth > max_data_depth) throw std::length_error("data nested too deeply to compare");
   if (numeric(a) && numeric(b)) {
     if (!a.is_number_float() && !b.is_number_float() && !a.is_boolean() && !b.is_boolean()) return a == b;
     return as_double(a) == as_double(b);
@@ -85,7 +86,7 @@ bool json_equals(const json& a, const json& b) {
   if (a.is_array()) {
     if (a.size() != b.size()) return false;
     for (size_t i = 0; i < a.size(); ++i) {
-      if (!json_equals(a[i], b[i])) return false;
+      if (!json_equals(a[i], b[i], depth + 1)) return false;
     }
     return true;
   }
@@ -93,7 +94,7 @@ bool json_equals(const json& a, const json& b) {
     if (a.size() != b.size()) return false;
     for (const auto& [key, v] : a.items()) {
       auto it = b.find(key);
-      if (it == b.end() || !json_equals(v, *it)) return false;
+      if (it == b.end() || !json_equals(v, *it, depth + 1)) return false;
     }
     return true;
   }
@@ -138,7 +139,10 @@ bool equals(const value& a, const value& b) {
   }
 }
 
-bool less_than(const json& a, const json& b) {
+namespace {
+
+bool less_than_at(const json& a, const json& b, int depth) {
+  if (depth > max_data_depth) throw std::length_error("data nested too deeply to compare");
   if (numeric(a) && numeric(b)) {
     if (a.is_number_integer() && b.is_number_integer()) {
       if (a.is_number_unsigned() || b.is_number_unsigned()) {
@@ -151,13 +155,17 @@ bool less_than(const json& a, const json& b) {
   if (a.is_string() && b.is_string()) return a.get_ref<const std::string&>() < b.get_ref<const std::string&>();
   if (a.is_array() && b.is_array()) {
     for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
-      if (json_equals(a[i], b[i])) continue;
-      return less_than(a[i], b[i]);
+      if (json_equals(a[i], b[i], depth + 1)) continue;
+      return less_than_at(a[i], b[i], depth + 1);
     }
     return a.size() < b.size();
   }
   throw std::invalid_argument("'<' not supported between these types");
 }
+
+}  // namespace
+
+bool less_than(const json& a, const json& b) { return less_than_at(a, b, 0); }
 
 std::string type_name(const value& v) {
   switch (v.k) {

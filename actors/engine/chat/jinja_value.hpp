@@ -58,6 +58,12 @@ struct value {
   bool is_bool() const { return is_data() && data->is_boolean(); }
 };
 
+// JSON nested deeper than this is refused (std::length_error) where the
+// renderer walks data recursively: printing, tojson, ==, <. Callers should
+// also bound the depth of client JSON when parsing it (nlohmann copies
+// recursively).
+inline constexpr int max_data_depth = 256;
+
 // What `loop.index`, `loop.last`, … are computed from, so that a loop
 // iteration costs no object construction.
 struct loop_state {

@@ -96,6 +96,32 @@ TEST(ChatTemplateErrors, OutputGrowthAndLoopCountsAreBounded) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
 }
 
+TEST(ChatTemplateErrors, ListAndStringDoublingIsStoppedBeforeMemoryRunsOut) {
+  std::string error = render_error(
+      "{% set ns = namespace(l=[1]) %}{% for i in range(64) %}{% set ns.l = ns.l + ns.l %}{% endfor %}");
+  EXPECT_NE(error.find("list is too long"), std::string::npos) << error;
+  error = render_error(
+      "{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}");
+  EXPECT_NE(error.find("too large"), std::string::npos) << error;
+  error = render_error("{{ ('x' * 1000000)|replace('', 'yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy') }}");
+  EXPECT_NE(error.find("too large"), std::string::npos) << error;
+  error = render_error("{{ 'a\nb'|indent(100000000) }}");
+  EXPECT_NE(error.find("larger than"), std::string::npos) << error;
+  error = render_error("{{ [[1]]|tojson(indent=100000000) }}");
+  EXPECT_NE(error.find("larger than"), std::string::npos) << error;
+}
+
+TEST(ChatTemplateErrors, DeeplyNestedMessageDataIsAnErrorWhenPrintedNotACrash) {
+  ojson content = "leaf";
+  for (int i = 0; i < 5000; ++i) content = ojson::array({std::move(content)});
+  ojson context = {{"messages", {{{"role", "user"}, {"content", content}}}}};
+  for (const char* source : {"{{ messages[0].content }}", "{{ messages[0].content | tojson }}",
+                             "{{ messages[0].content == messages[0].content }}"}) {
+    std::string error = render_error(source, context);
+    EXPECT_NE(error.find("nested too deeply"), std::string::npos) << source << ": " << error;
+  }
+}
+
 // Random token soup: every template either parses or not, renders or not,
 // but always returns (no crash, no exception escaping the API).
 TEST(ChatTemplateErrors, RandomTemplatesNeverCrashTheParserOrRenderer) {
