@@ -9,6 +9,18 @@
 // Values are JSON. Pass nlohmann::ordered_json to keep the key order the
 // client sent (tools rendered with `| tojson` then match Python byte for
 // byte); nlohmann::json works too but sorts keys.
+//
+// Covered: {{ }}, {% %}, {# #}, "-"/"+" whitespace control, raw; if/elif/else,
+// for (loop.*, else, `if` filter, unpacking, break/continue), set (also
+// `ns.attr` and block set), macro, with, filter and generation blocks;
+// Python operators, slicing, `in`, str and dict methods; the filters and tests
+// listed in jinja_filters.cpp and jinja_is_tests.cpp. Known differences from
+// Jinja2: tuples print as lists, lists cannot hold Undefined, printf-style
+// `%` on strings and str.format() are errors, case mapping covers Latin,
+// Greek and Cyrillic only, integers are 64-bit, and call/include/extends/
+// import/block tags and recursive loops are not supported.
+//
+// A parsed template is immutable: one instance may render on many threads.
 #include <memory>
 #include <optional>
 #include <string>

@@ -34,7 +34,7 @@ struct expr {
 
   kind k;
   size_t offset = 0;   // where it starts in the source, for error messages
-  json constant;       // literal
+  std::shared_ptr<const json> constant;  // literal (shared by every evaluation)
   std::string name;    // name, attribute, filter, test; the operator of unary/binary
   bool negated = false;  // test: "is not"
   std::vector<expr_ptr> children;
@@ -59,6 +59,7 @@ struct stmt {
     continue_loop,
     scope,      // bodies[0] rendered as is ({% generation %} of Hugging Face's templates)
     filter_block,  // {% filter name %} bodies[0] {% endfilter %}: filter_call applied to the body
+    with_block,    // {% with targets[i] = defaults[i], … %} bodies[0] {% endwith %}: a new scope
   };
 
   kind k;
@@ -67,10 +68,11 @@ struct stmt {
   std::string attribute;              // set ns.attribute = ...
   expr_ptr value;                     // output, set, for iterable
   std::vector<std::string> targets;   // for / set names; macro parameters
-  std::vector<expr_ptr> defaults;     // macro parameter defaults (null when none), one per target
+  std::vector<expr_ptr> defaults;     // macro parameter defaults (null when none); with_block values
   std::vector<expr_ptr> conditions;   // if_chain; for_loop filter
   std::vector<stmt_list> bodies;
   expr_ptr filter_call;               // filter_block: a filter expr whose children[0] is null
+  bool body_uses_loop = true;         // for_loop: the body names `loop` (else it is not built)
 };
 
 }  // namespace troupe::engine::jinja

@@ -3,6 +3,7 @@
 // str/dict that chat templates call (message.content.startswith(...)).
 // Each takes evaluated arguments; errors are thrown as template_error at the
 // offset of the call.
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,8 +44,11 @@ value call_method(const value& method, const call_args& args);
 bool is_global_function(std::string_view name);
 value call_global(std::string_view name, const call_args& args);
 
-// Caps on what one value may grow to (string repetition, range()).
+// Caps on what one value may grow to (string building, list concatenation,
+// range(), indentation widths), so that a template cannot exhaust memory.
 inline constexpr size_t max_value_bytes = 64u << 20;
-inline constexpr size_t max_range_items = 1u << 20;
+inline constexpr size_t max_list_items = 1u << 20;
+inline constexpr size_t max_range_items = max_list_items;
+inline constexpr int64_t max_indent_width = 1024;
 
 }  // namespace troupe::engine::jinja

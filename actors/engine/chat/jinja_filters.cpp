@@ -1,4 +1,4 @@
-// Jinja's built-in filters and tests (the subset chat templates use), with
+// Jinja's built-in filters (the subset chat templates use), with
 // Hugging Face's tojson: json.dumps(x, ensure_ascii=False, indent=…, sort_keys=…).
 #include <algorithm>
 #include <array>
@@ -7,6 +7,7 @@
 
 #include "actors/engine/chat/jinja_builtins.hpp"
 #include "actors/engine/chat/jinja_error.hpp"
+#include "actors/engine/chat/jinja_format.hpp"
 #include "actors/engine/chat/jinja_strings.hpp"
 
 namespace troupe::engine::jinja {
@@ -22,19 +23,13 @@ const value* call_args::get(size_t index, std::string_view name) const {
 namespace {
 
 constexpr std::array known_filters = {
-    "abs",   "capitalize", "count",  "d",         "default", "e",         "escape", "first",
-    "float", "int",        "items",  "join",      "last",    "length",    "list",   "lower",
-    "map",   "reject",     "rejectattr", "replace", "reverse", "safe",    "select", "selectattr",
-    "sort",  "string",     "sum",    "title",     "tojson",  "trim",      "unique", "upper",
+    "abs",    "capitalize", "count",      "d",       "default", "e",      "escape",     "first",
+    "float",  "indent",     "int",        "items",   "join",    "last",   "length",     "list",
+    "lower",  "map",        "max",        "min",     "reject",  "rejectattr", "replace", "reverse",
+    "safe",   "select",     "selectattr", "sort",    "string",  "sum",    "title",      "tojson",
+    "trim",   "unique",     "upper",
 };
 
-constexpr std::array known_tests = {
-    "boolean", "callable", "defined", "divisibleby", "eq",  "equalto", "escaped",  "even",
-    "false",   "filter",   "float",   "ge",          "gt",  "greaterthan", "in",   "integer",
-    "iterable", "le",      "lessthan", "lower",      "lt",  "mapping", "ne",       "none",
-    "number",  "odd",      "sameas",  "sequence",    "string", "test", "true",     "undefined",
-    "upper",   "==",       "!=",      "<",           "<=",  ">",       ">=",
-};
 
 [[noreturn]] void fail(const call_args& args, const std::string& message) {
   throw template_error(args.offset, message);
@@ -78,6 +73,10 @@ json to_json_list(const std::vector<value>& items, const call_args& args) {
   return out;
 }
 
+value missing_attribute(const std::string& part) {
+  return value::undefined("no attribute '" + part + "'");
+}
+
 // item.attribute with Jinja's dotted paths ("function.name") and integer parts.
 value attribute_of(const value& item, const std::string& path) {
   value cur = item;
@@ -87,16 +86,16 @@ value attribute_of(const value& item, const std::string& path) {
     std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (cur.is_object()) {
       auto it = cur.j().find(part);
-      if (it == cur.j().end()) return value::undefined(part);
+      if (it == cur.j().end()) return missing_attribute(part);
       cur = value::alias(cur, *it);
     } else if (cur.is_array() && !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit)) {
       size_t index = std::stoul(part);
-      if (index >= cur.j().size()) return value::undefined(part);
+      if (index >= cur.j().size()) return missing_attribute(part);
       cur = value::alias(cur, cur.j()[index]);
     } else if (cur.k == value::kind::ns && cur.ns->find(part)) {
       cur = *cur.ns->find(part);
     } else {
-      return value::undefined(part);
+      return missing_attribute(part);
     }
     if (dot == std::string::npos) break;
     start = dot + 1;
@@ -141,7 +140,7 @@ value select_items(builtin_host& host, const value& v, const call_args& args, bo
     test_args.positional.assign(args.positional.begin() + static_cast<long>(first_test_arg) + 1,
                                 args.positional.end());
   }
-  for (const auto& item : iterate(v, args)) {
+  for (const auto& item : truthy(v) ? iterate(v, args) : std::vector<value>()) {
     value subject = by_attribute ? attribute_of(item, attribute) : item;
     bool passed = test_name.empty() ? truthy(subject) : host.apply_test(test_name, subject, test_args);
     if (passed == keep) kept.push_back(item);
@@ -154,7 +153,7 @@ value map_items(builtin_host& host, const value& v, const call_args& args) {
   if (const value* attribute = args.get(99, "attribute")) {
     const std::string& path = string_arg(args, attribute, "map attribute");
     const value* fallback = args.get(99, "default");
-    for (const auto& item : iterate(v, args)) {
+    for (const auto& item : truthy(v) ? iterate(v, args) : std::vector<value>()) {
       value a = attribute_of(item, path);
       mapped.push_back(a.is_undefined() && fallback ? *fallback : a);
     }
@@ -165,7 +164,9 @@ value map_items(builtin_host& host, const value& v, const call_args& args) {
     filter_args.offset = args.offset;
     filter_args.positional.assign(args.positional.begin() + 1, args.positional.end());
     filter_args.keywords = args.keywords;
-    for (const auto& item : iterate(v, args)) mapped.push_back(host.apply_filter(filter_name, item, filter_args));
+    for (const auto& item : truthy(v) ? iterate(v, args) : std::vector<value>()) {
+      mapped.push_back(host.apply_filter(filter_name, item, filter_args));
+    }
   }
   return value::of(to_json_list(mapped, args));
 }
@@ -179,6 +180,7 @@ json sort_key(const value& item, const value* attribute, bool case_sensitive) {
 }
 
 value to_int(const value& v, const call_args& args) {
+  if (v.is_undefined()) fail(args, v.name.empty() ? "undefined value" : v.name);
   json fallback = 0;
   if (const value* d = args.get(0, "default"); d && d->is_data()) fallback = d->j();
   if (!v.is_data()) return value::of(fallback);
@@ -202,6 +204,7 @@ value to_int(const value& v, const call_args& args) {
 }
 
 value to_float(const value& v, const call_args& args) {
+  if (v.is_undefined()) fail(args, v.name.empty() ? "undefined value" : v.name);
   json fallback = 0.0;
   if (const value* d = args.get(0, "default"); d && d->is_data()) fallback = d->j();
   if (!v.is_data()) return value::of(fallback);
@@ -217,15 +220,41 @@ value to_float(const value& v, const call_args& args) {
   return value::of(fallback);
 }
 
+// Jinja's indent(width=4, first=False, blank=False): indents every line but
+// the first (and blank lines only when asked).
+std::string indent_lines(const std::string& s, const call_args& args) {
+  std::string indention(4, ' ');
+  if (const value* width = args.get(0, "width")) {
+    if (width->is_string()) {
+      indention = width->j().get<std::string>();
+    } else {
+      int64_t num_spaces = int_arg(args, width, "indent width");
+      if (num_spaces > max_indent_width) fail(args, "indent width is larger than " + std::to_string(max_indent_width));
+      indention = std::string(static_cast<size_t>(std::max<int64_t>(0, num_spaces)), ' ');
+    }
+    if (indention.size() > static_cast<size_t>(max_indent_width)) fail(args, "indent is too wide");
+  }
+  const value* first = args.get(1, "first");
+  const value* blank = args.get(2, "blank");
+  std::vector<std::string> lines = py_splitlines(s + "\n");
+  std::string out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i > 0) {
+      out += '\n';
+      if (!lines[i].empty() || (blank && truthy(*blank))) out += indention;
+    }
+    out += lines[i];
+  }
+  if (first && truthy(*first)) out = indention + out;
+  return out;
+}
+
 }  // namespace
 
 bool is_known_filter(std::string_view name) {
   return std::find(known_filters.begin(), known_filters.end(), name) != known_filters.end();
 }
 
-bool is_known_test(std::string_view name) {
-  return std::find(known_tests.begin(), known_tests.end(), name) != known_tests.end();
-}
 
 value call_filter(builtin_host& host, std::string_view name, const value& v, const call_args& args) {
   if (name == "default" || name == "d") {
@@ -246,22 +275,35 @@ value call_filter(builtin_host& host, std::string_view name, const value& v, con
   }
   if (name == "lower") return value::of(py_lower(to_str(v)));
   if (name == "upper") return value::of(py_upper(to_str(v)));
-  if (name == "title") return value::of(py_title(to_str(v)));
+  if (name == "title") return value::of(jinja_title(to_str(v)));
   if (name == "capitalize") return value::of(py_capitalize(to_str(v)));
   if (name == "replace") {
     const std::string& old = string_arg(args, args.get(0, "old"), "replace old");
     const std::string& with = string_arg(args, args.get(1, "new"), "replace new");
     const value* count = args.get(2, "count");
-    return value::of(py_replace(to_str(v), old, with, count && !count->is_null() ? int_arg(args, count, "replace count") : -1));
+    int64_t max_count = count && !count->is_null() ? int_arg(args, count, "replace count") : -1;
+    return value::of(py_replace(to_str(v), old, with, max_count, max_value_bytes));
   }
   if (name == "tojson") {
+    // Hugging Face's tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False).
     if (!v.is_data()) fail(args, "Object of type " + type_name(v) + " is not JSON serializable");
-    const value* indent = args.get(0, "indent");
-    const value* ensure_ascii = args.get(99, "ensure_ascii");
-    const value* sort_keys = args.get(99, "sort_keys");
-    int num_indent = indent && !indent->is_null() ? static_cast<int>(int_arg(args, indent, "tojson indent")) : -1;
-    return value::of(py_json_dumps(v.j(), num_indent, ensure_ascii && truthy(*ensure_ascii),
-                                   sort_keys && truthy(*sort_keys)));
+    json_dump_options options;
+    if (const value* ensure_ascii = args.get(0, "ensure_ascii")) options.ensure_ascii = truthy(*ensure_ascii);
+    if (const value* indent = args.get(1, "indent"); indent && !indent->is_null()) {
+      int64_t width = int_arg(args, indent, "tojson indent");
+      if (width > max_indent_width) fail(args, "tojson indent is larger than " + std::to_string(max_indent_width));
+      options.indent = static_cast<int>(width);
+    }
+    if (const value* separators = args.get(2, "separators"); separators && !separators->is_null()) {
+      if (!separators->is_array() || separators->j().size() != 2 || !separators->j()[0].is_string() ||
+          !separators->j()[1].is_string()) {
+        fail(args, "tojson separators must be a pair of strings");
+      }
+      options.item_separator = separators->j()[0].get<std::string>();
+      options.key_separator = separators->j()[1].get<std::string>();
+    }
+    if (const value* sort_keys = args.get(3, "sort_keys")) options.sort_keys = truthy(*sort_keys);
+    return value::of(py_json_dumps(v.j(), options));
   }
   if (name == "items") {
     if (v.is_undefined()) return value::of(json::array());
@@ -282,14 +324,16 @@ value call_filter(builtin_host& host, std::string_view name, const value& v, con
     }
     return value::of(std::move(out));
   }
+  if (name == "indent") {
+    if (v.is_undefined()) fail(args, v.name.empty() ? "undefined value" : v.name);
+    if (!v.is_string()) fail(args, "indent needs a string, got " + type_name(v));
+    return value::of(indent_lines(v.j().get<std::string>(), args));
+  }
   if (name == "first" || name == "last" || name == "reverse" || name == "list" || name == "unique" ||
-      name == "sort") {
+      name == "sort" || name == "min" || name == "max") {
     std::vector<value> items = iterate(v, args);
-    if (name == "first") return items.empty() ? value::undefined("first") : items.front();
-    if (name == "last") {
-      if (v.is_object()) fail(args, "last filter cannot take a mapping");
-      return items.empty() ? value::undefined("last") : items.back();
-    }
+    if (name == "first") return items.empty() ? value::undefined("no first item of an empty sequence") : items.front();
+    if (name == "last") return items.empty() ? value::undefined("no last item of an empty sequence") : items.back();
     if (name == "reverse" && v.is_string()) {
       std::u32string cps = utf8_decode(v.j().get_ref<const std::string&>());
       std::reverse(cps.begin(), cps.end());
@@ -299,11 +343,26 @@ value call_filter(builtin_host& host, std::string_view name, const value& v, con
     const value* case_sensitive = args.get(name == "sort" ? 1 : 0, "case_sensitive");
     bool cs = case_sensitive && truthy(*case_sensitive);
     const value* attribute = args.get(name == "sort" ? 2 : 1, "attribute");
+    if (name == "min" || name == "max") {
+      if (items.empty()) return value::undefined("no " + std::string(name) + " of an empty sequence");
+      size_t best = 0;
+      try {
+        for (size_t i = 1; i < items.size(); ++i) {
+          json a = sort_key(items[i], attribute, cs);
+          json b = sort_key(items[best], attribute, cs);
+          if (name == "min" ? less_than(a, b) : less_than(b, a)) best = i;
+        }
+      } catch (const std::invalid_argument& e) {
+        fail(args, std::string(name) + ": " + e.what());
+      }
+      return items[best];
+    }
     if (name == "unique") {
       std::vector<value> kept;
       std::vector<json> seen;
       for (const auto& item : items) {
         json key = sort_key(item, attribute, cs);
+        if (key.is_array() || key.is_object()) fail(args, "unhashable type: '" + type_name(value::of(key)) + "'");
         if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
         seen.push_back(key);
         kept.push_back(item);
@@ -331,6 +390,7 @@ value call_filter(builtin_host& host, std::string_view name, const value& v, con
   if (name == "int") return to_int(v, args);
   if (name == "float") return to_float(v, args);
   if (name == "abs") {
+    if (v.is_bool()) return value::of(v.j().get<bool>() ? 1 : 0);
     if (!v.is_number()) fail(args, "bad operand type for abs(): '" + type_name(v) + "'");
     if (v.j().is_number_float()) return value::of(std::fabs(v.j().get<double>()));
     return value::of(v.j().is_number_unsigned() ? v.j() : json(std::llabs(v.j().get<int64_t>())));
@@ -349,64 +409,6 @@ value call_filter(builtin_host& host, std::string_view name, const value& v, con
     return value::of(std::move(total));
   }
   fail(args, "no filter named '" + std::string(name) + "'");
-}
-
-bool call_test(std::string_view name, const value& v, const call_args& args) {
-  const json* j = v.is_data() ? &v.j() : nullptr;
-  if (name == "defined") return !v.is_undefined();
-  if (name == "undefined") return v.is_undefined();
-  if (name == "none") return j && j->is_null();
-  if (name == "boolean") return j && j->is_boolean();
-  if (name == "true") return j && j->is_boolean() && j->get<bool>();
-  if (name == "false") return j && j->is_boolean() && !j->get<bool>();
-  if (name == "integer") return j && j->is_number_integer();
-  if (name == "float") return j && j->is_number_float();
-  if (name == "number") return j && (j->is_number() || j->is_boolean());
-  if (name == "string") return j && j->is_string();
-  if (name == "mapping") return j && j->is_object();
-  // Jinja's Undefined is iterable (as empty) and has a length.
-  if (name == "iterable" || name == "sequence") return v.is_undefined() || (j && (j->is_string() || j->is_array() || j->is_object()));
-  if (name == "callable") return v.k == value::kind::function || v.k == value::kind::method || v.k == value::kind::macro;
-  if (name == "escaped") return false;
-  if (name == "filter") return v.is_string() && is_known_filter(j->get_ref<const std::string&>());
-  if (name == "test") return v.is_string() && is_known_test(j->get_ref<const std::string&>());
-  if (name == "lower") return v.is_string() && py_lower(j->get<std::string>()) == j->get<std::string>();
-  if (name == "upper") return v.is_string() && py_upper(j->get<std::string>()) == j->get<std::string>();
-  if (name == "odd" || name == "even" || name == "divisibleby") {
-    if (!j || !j->is_number_integer()) fail(args, "test '" + std::string(name) + "' needs an integer");
-    int64_t n = j->get<int64_t>();
-    if (name == "odd") return n % 2 != 0;
-    if (name == "even") return n % 2 == 0;
-    int64_t d = int_arg(args, args.get(0, "num"), "divisibleby argument");
-    if (d == 0) fail(args, "divisibleby(0)");
-    return n % d == 0;
-  }
-  const value* other = args.get(0, "other");
-  if (!other) fail(args, "test '" + std::string(name) + "' needs an argument");
-  if (name == "sameas") {
-    if (j && other->is_data() && (j->is_null() || j->is_boolean())) return *j == other->j();
-    return v.is_data() && other->is_data() ? v.data == other->data : equals(v, *other);
-  }
-  if (name == "eq" || name == "equalto" || name == "==") return equals(v, *other);
-  if (name == "ne" || name == "!=") return !equals(v, *other);
-  if (name == "in") {
-    if (!other->is_data()) fail(args, "'in' test needs a container");
-    const json& c = other->j();
-    if (c.is_string()) return v.is_string() && c.get<std::string>().find(j->get<std::string>()) != std::string::npos;
-    if (c.is_array()) return std::any_of(c.begin(), c.end(), [&](const json& x) { return equals(v, value::of(x)); });
-    if (c.is_object()) return v.is_string() && c.contains(j->get<std::string>());
-    fail(args, "'in' test needs a container");
-  }
-  if (!j || !other->is_data()) fail(args, "cannot compare " + type_name(v) + " and " + type_name(*other));
-  try {
-    if (name == "lt" || name == "lessthan" || name == "<") return less_than(*j, other->j());
-    if (name == "gt" || name == "greaterthan" || name == ">") return less_than(other->j(), *j);
-    if (name == "le" || name == "<=") return !less_than(other->j(), *j);
-    if (name == "ge" || name == ">=") return !less_than(*j, other->j());
-  } catch (const std::invalid_argument& e) {
-    fail(args, e.what());
-  }
-  fail(args, "no test named '" + std::string(name) + "'");
 }
 
 }  // namespace troupe::engine::jinja

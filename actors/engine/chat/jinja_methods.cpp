@@ -101,7 +101,7 @@ value call_string_method(const std::string& s, std::string_view name, const call
   if (name == "replace") {
     const std::string& old = required_string(args, 0, "old");
     const std::string& with = required_string(args, 1, "new");
-    return value::of(py_replace(s, old, with, optional_int(args, 2, "count", -1)));
+    return value::of(py_replace(s, old, with, optional_int(args, 2, "count", -1), max_value_bytes));
   }
   if (name == "find" || name == "rfind") return value::of(py_find(s, required_string(args, 0, "sub"), name == "rfind"));
   if (name == "count") return value::of(py_count(s, required_string(args, 0, "sub")));
@@ -126,9 +126,8 @@ value call_string_method(const std::string& s, std::string_view name, const call
     return value::of(all_code_points(s, [](char32_t c) { return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9'); }));
   }
   if (name == "isspace") return value::of(all_code_points(s, is_py_space));
-  bool has_cased = std::any_of(s.begin(), s.end(), [](char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; });
-  if (name == "islower") return value::of(has_cased && py_lower(s) == s);
-  if (name == "isupper") return value::of(has_cased && py_upper(s) == s);
+  if (name == "islower") return value::of(py_islower(s));
+  if (name == "isupper") return value::of(py_isupper(s));
   fail(args, "str has no method '" + std::string(name) + "'");
 }
 
@@ -175,7 +174,14 @@ value call_method(const value& method, const call_args& args) {
   const value& receiver = *method.receiver;
   if (receiver.is_string()) return call_string_method(receiver.j().get_ref<const std::string&>(), method.name, args);
   if (receiver.is_object()) return call_dict_method(receiver, method.name, args);
-  fail(args, "'" + type_name(receiver) + "' object has no method '" + method.name + "'");
+  if (receiver.k == value::kind::loop && method.name == "cycle") {
+    if (args.positional.empty()) fail(args, "no items for cycling given");
+    return args.positional[receiver.loop->index % args.positional.size()];
+  }
+  std::string message = "'";
+  message += type_name(receiver);
+  message += "' object has no method '" + method.name + "'";
+  fail(args, message);
 }
 
 bool is_global_function(std::string_view name) { return contains(global_functions, name); }
@@ -226,7 +232,7 @@ value call_global(std::string_view name, const call_args& args) {
     return value::of(std::move(out));
   }
   if (name == "strftime_now") return value::of(strftime_now(required_string(args, 0, "format")));
-  fail(args, "'" + std::string(name) + "' is not a function");
+  fail(args, std::string("'") + std::string(name) + "' is not a function");
 }
 
 }  // namespace troupe::engine::jinja

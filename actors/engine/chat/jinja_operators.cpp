@@ -22,7 +22,7 @@ std::string py_type(const value& v) {
 }
 
 value missing_attribute(const value& obj, std::string_view name) {
-  return value::undefined("'" + py_type(obj) + " object' has no attribute '" + std::string(name) + "'");
+  return value::undefined(std::string("'") + py_type(obj) + " object' has no attribute '" + std::string(name) + "'");
 }
 
 bool numeric(const value& v) { return v.is_data() && (v.j().is_number() || v.j().is_boolean()); }
@@ -125,9 +125,37 @@ bool contains(const value& container, const value& item, size_t offset) {
     }
     return false;
   }
-  if (container.is_object()) return item.is_string() && container.j().contains(item.j().get<std::string>());
+  if (container.is_object()) {
+    if (item.is_array() || item.is_object()) {
+      throw template_error(offset, "unhashable type: '" + py_type(item) + "'");
+    }
+    return item.is_string() && container.j().contains(item.j().get<std::string>());
+  }
   if (container.k == value::kind::ns) return item.is_string() && container.ns->find(item.j().get<std::string>());
   throw template_error(offset, "argument of type '" + py_type(container) + "' is not iterable");
+}
+
+}  // namespace
+
+namespace {
+
+value loop_attribute(const value& loop, std::string_view name) {
+  const std::vector<value>& items = *loop.loop->items;
+  const int64_t i = static_cast<int64_t>(loop.loop->index);
+  const int64_t n = static_cast<int64_t>(items.size());
+  if (name == "index") return value::of(i + 1);
+  if (name == "index0") return value::of(i);
+  if (name == "revindex") return value::of(n - i);
+  if (name == "revindex0") return value::of(n - i - 1);
+  if (name == "first") return value::of(i == 0);
+  if (name == "last") return value::of(i + 1 == n);
+  if (name == "length") return value::of(n);
+  if (name == "depth") return value::of(1);
+  if (name == "depth0") return value::of(0);
+  if (name == "previtem") return i > 0 ? items[static_cast<size_t>(i - 1)] : value::undefined("there is no previous item");
+  if (name == "nextitem") return i + 1 < n ? items[static_cast<size_t>(i + 1)] : value::undefined("there is no next item");
+  if (name == "cycle") return value::method(loop, "cycle");
+  return missing_attribute(loop, name);
 }
 
 }  // namespace
@@ -135,6 +163,7 @@ bool contains(const value& container, const value& item, size_t offset) {
 value get_attribute(const value& obj, std::string_view name, size_t offset) {
   switch (obj.k) {
     case value::kind::undefined: throw_undefined(obj, offset);
+    case value::kind::loop: return loop_attribute(obj, name);
     case value::kind::ns: {
       value* attr = obj.ns->find(name);
       return attr ? *attr : missing_attribute(obj, name);
@@ -174,13 +203,13 @@ value get_item(const value& obj, const value& key, size_t offset) {
   }
   // Jinja's getitem falls back to getattr for string keys.
   if (key.is_string()) return get_attribute(obj, key.j().get<std::string>(), offset);
-  return value::undefined("'" + py_type(obj) + " object' has no element " + to_str(key));
+  return value::undefined(std::string("'") + py_type(obj) + " object' has no element " + to_str(key));
 }
 
 value slice(const value& target, const value bounds[3], size_t offset) {
   if (target.is_undefined()) throw_undefined(target, offset);
   if (!target.is_array() && !target.is_string()) {
-    throw template_error(offset, "'" + py_type(target) + "' object is not subscriptable");
+    throw template_error(offset, std::string("'") + py_type(target) + "' object is not subscriptable");
   }
   for (int i = 0; i < 3; ++i) {
     if (!bounds[i].is_undefined() && !bounds[i].is_null() && !integral(bounds[i])) {
@@ -244,6 +273,7 @@ value binary_op(std::string_view op, const value& a, const value& b, size_t offs
       return value::of(x + y);
     }
     if (a.is_array() && b.is_array()) {
+      if (a.j().size() + b.j().size() > max_list_items) throw template_error(offset, "list is too long");
       json out = a.j();
       for (const auto& item : b.j()) out.push_back(item);
       return value::of(std::move(out));
@@ -269,7 +299,7 @@ bool compare_op(std::string_view op, const value& a, const value& b, size_t offs
     if (op == "<=") return !less_than(b.j(), a.j());
     if (op == ">=") return !less_than(a.j(), b.j());
   } catch (const std::invalid_argument&) {
-    throw template_error(offset, "'" + std::string(op) + "' not supported between instances of '" + py_type(a) +
+    throw template_error(offset, std::string("'") + std::string(op) + "' not supported between instances of '" + py_type(a) +
                                      "' and '" + py_type(b) + "'");
   }
   throw template_error(offset, "unknown comparison " + std::string(op));

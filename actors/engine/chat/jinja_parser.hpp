@@ -1,22 +1,14 @@
 #pragma once
-// Parser of the Jinja subset: statements for/if/elif/else/set (also
-// `set ns.attr = …` and block set)/macro/break/continue/filter/generation/raw,
-// expressions with Jinja's precedence (condition, or, and, not, comparisons
-// and `in`, + -, ~, * / // %, **, unary - +, filters and tests, calls,
-// attributes, subscripts and slices), list/tuple/dict literals.
-// Unknown filters and tests are rejected here, as Jinja does when compiling.
-#include <string_view>
-
+// Statement parser of the Jinja subset: text, {{ … }}, and the tags
+// for/if/elif/else/set (also `set ns.attr = …` and block set)/macro/break/
+// continue/filter/with/generation; {% raw %} is handled by the lexer.
 #include "actors/engine/chat/jinja_ast.hpp"
 #include "actors/engine/chat/jinja_lexer.hpp"
 
 namespace troupe::engine::jinja {
 
-// The deepest nesting of expressions and blocks the parser accepts, so that
-// hostile templates cannot exhaust the stack.
-inline constexpr int max_nesting_depth = 128;
-
-// Throws template_error.
+// Throws template_error on a syntax error, an unknown tag, filter or test, or
+// nesting deeper than max_nesting_depth (jinja_expression_parser.hpp).
 stmt_list parse(const lexed_template& lexed);
 
 }  // namespace troupe::engine::jinja

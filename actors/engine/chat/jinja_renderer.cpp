@@ -108,6 +108,11 @@ class renderer final : public builtin_host {
       case stmt::kind::break_loop: return flow::break_loop;
       case stmt::kind::continue_loop: return flow::continue_loop;
       case stmt::kind::scope: return exec_list(s.bodies[0], f);
+      case stmt::kind::with_block: {
+        frame scope{&f, {}};
+        for (size_t i = 0; i < s.targets.size(); ++i) scope.set(s.targets[i], eval(*s.defaults[i], f));
+        return exec_list(s.bodies[0], scope);
+      }
       case stmt::kind::filter_block: {
         value v = value::of(capture(s.bodies[0], f));
         append(to_str(apply_filter_chain(*s.filter_call, v, f)), s.offset);
@@ -159,33 +164,32 @@ class renderer final : public builtin_host {
   }
 
   void exec_for(const stmt& s, frame& f) {
-    std::vector<value> items = loop_items(eval(*s.value, f), s.value->offset);
+    auto items = std::make_shared<std::vector<value>>(loop_items(eval(*s.value, f), s.value->offset));
     if (!s.conditions.empty()) {
       std::vector<value> kept;
-      for (auto& item : items) {
+      for (auto& item : *items) {
         frame scratch{&f, {}};
         bind_targets(s.targets, item, scratch, s.offset);
         if (truthy(eval(*s.conditions[0], scratch))) kept.push_back(std::move(item));
       }
-      items = std::move(kept);
+      *items = std::move(kept);
     }
-    if (items.empty()) {
+    if (items->empty()) {
       if (s.bodies.size() > 1) exec_list(s.bodies[1], f);
       return;
     }
-    const size_t n = items.size();
-    for (size_t i = 0; i < n; ++i) {
+    for (size_t i = 0; i < items->size(); ++i) {
       if (++num_loop_iterations_ > limits_.max_loop_iterations) {
         throw template_error(s.offset, "more than " + std::to_string(limits_.max_loop_iterations) + " loop iterations");
       }
       frame body{&f, {}};
-      bind_targets(s.targets, items[i], body, s.offset);
-      json loop = {{"index", i + 1}, {"index0", i},        {"revindex", n - i}, {"revindex0", n - i - 1},
-                   {"first", i == 0}, {"last", i + 1 == n}, {"length", n},       {"depth", 1},
-                   {"depth0", 0}};
-      if (i > 0 && items[i - 1].is_data()) loop["previtem"] = items[i - 1].j();
-      if (i + 1 < n && items[i + 1].is_data()) loop["nextitem"] = items[i + 1].j();
-      body.set("loop", value::of(std::move(loop)));
+      bind_targets(s.targets, (*items)[i], body, s.offset);
+      if (s.body_uses_loop) {
+        value loop;
+        loop.k = value::kind::loop;
+        loop.loop = std::make_shared<const loop_state>(loop_state{items, i});
+        body.set("loop", std::move(loop));
+      }
       if (exec_list(s.bodies[0], body) == flow::break_loop) break;
     }
   }
@@ -234,7 +238,12 @@ class renderer final : public builtin_host {
 
   value eval_node(const expr& e, frame& f) {
     switch (e.k) {
-      case expr::kind::literal: return value::of(e.constant);
+      case expr::kind::literal: {
+        value v;
+        v.k = value::kind::data;
+        v.data = e.constant;
+        return v;
+      }
       case expr::kind::name: return lookup(e.name, f);
       case expr::kind::list:
       case expr::kind::tuple: {

@@ -33,9 +33,7 @@ std::vector<std::string> split_whitespace(std::string_view s, int64_t max_splits
     while (i < cps.size() && is_py_space(cps[i])) ++i;
     if (i >= cps.size()) break;
     if (max_splits >= 0 && static_cast<int64_t>(parts.size()) == max_splits) {
-      size_t end = cps.size();
-      while (end > i && is_py_space(cps[end - 1])) --end;
-      parts.push_back(cps.substr(i, end - i));
+      parts.push_back(cps.substr(i));  // the remainder keeps its trailing whitespace, as in Python
       break;
     }
     size_t start = i;
@@ -99,7 +97,14 @@ std::vector<std::string> py_splitlines(std::string_view s) {
   return out;
 }
 
-std::string py_replace(std::string_view s, std::string_view old, std::string_view with, int64_t count) {
+std::string py_replace(std::string_view s, std::string_view old, std::string_view with, int64_t count,
+                       size_t max_result_bytes) {
+  int64_t num_matches = old.empty() ? static_cast<int64_t>(utf8_length(s)) + 1 : py_count(s, old);
+  if (count >= 0) num_matches = std::min(num_matches, count);
+  if (with.size() > old.size() &&
+      s.size() + static_cast<size_t>(num_matches) * (with.size() - old.size()) > max_result_bytes) {
+    throw std::length_error("replace() result is too large");
+  }
   std::string out;
   if (old.empty()) {
     // Python inserts `with` before every code point and at the end.
@@ -129,39 +134,134 @@ std::string py_replace(std::string_view s, std::string_view old, std::string_vie
   return out;
 }
 
-std::string py_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+namespace {
+
+// Simple case mappings of Basic Latin, Latin-1, Latin Extended-A, Greek and
+// Cyrillic (what European-language prompts contain); other scripts are kept.
+char32_t lower_cp(char32_t c) {
+  if (c >= 'A' && c <= 'Z') return c + 32;
+  if (c < 0x80) return c;
+  if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;
+  if (c >= 0x100 && c <= 0x137 && c % 2 == 0 && c != 0x130) return c + 1;
+  if (c >= 0x139 && c <= 0x148 && c % 2 == 1) return c + 1;
+  if (c >= 0x14A && c <= 0x177 && c % 2 == 0) return c + 1;
+  if (c == 0x178) return 0xFF;
+  if (c >= 0x179 && c <= 0x17E && c % 2 == 1) return c + 1;
+  if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) return c + 32;
+  if (c >= 0x410 && c <= 0x42F) return c + 32;
+  if (c >= 0x400 && c <= 0x40F) return c + 80;
+  return c;
+}
+
+char32_t upper_cp(char32_t c) {
+  if (c >= 'a' && c <= 'z') return c - 32;
+  if (c < 0x80) return c;
+  if (c == 0xB5) return 0x39C;
+  if (c >= 0xE0 && c <= 0xFE && c != 0xF7) return c - 32;
+  if (c == 0xFF) return 0x178;
+  if (c == 0x131) return 'I';
+  if (c >= 0x101 && c <= 0x137 && c % 2 == 1) return c - 1;
+  if (c >= 0x13A && c <= 0x148 && c % 2 == 0) return c - 1;
+  if (c >= 0x14B && c <= 0x177 && c % 2 == 1) return c - 1;
+  if (c >= 0x17A && c <= 0x17E && c % 2 == 0) return c - 1;
+  if (c == 0x17F) return 'S';
+  if (c == 0x3C2) return 0x3A3;
+  if (c >= 0x3B1 && c <= 0x3C9) return c - 32;
+  if (c >= 0x430 && c <= 0x44F) return c - 32;
+  if (c >= 0x450 && c <= 0x45F) return c - 80;
+  return c;
+}
+
+constexpr char32_t sharp_s = 0xDF;  // "ß".upper() == "SS"
+
+bool is_lowercase_letter(char32_t c) { return c == sharp_s || upper_cp(c) != c; }
+bool is_uppercase_letter(char32_t c) { return lower_cp(c) != c; }
+bool is_cased(char32_t c) { return is_lowercase_letter(c) || is_uppercase_letter(c); }
+
+void append_upper(char32_t c, std::u32string& out) {
+  if (c == sharp_s) {
+    out += U"SS";
+  } else {
+    out.push_back(upper_cp(c));
   }
-  return out;
+}
+
+}  // namespace
+
+std::string py_lower(std::string_view s) {
+  std::u32string cps = utf8_decode(s);
+  for (char32_t& c : cps) c = lower_cp(c);
+  return utf8_encode(cps);
 }
 
 std::string py_upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
+  std::u32string out;
+  for (char32_t c : utf8_decode(s)) append_upper(c, out);
+  return utf8_encode(out);
 }
 
 std::string py_title(std::string_view s) {
-  std::string out(s);
-  bool previous_is_letter = false;
-  for (char& c : out) {
-    bool lower = c >= 'a' && c <= 'z';
-    bool upper = c >= 'A' && c <= 'Z';
-    if (lower && !previous_is_letter) c = static_cast<char>(c - 'a' + 'A');
-    if (upper && previous_is_letter) c = static_cast<char>(c - 'A' + 'a');
-    previous_is_letter = lower || upper || (static_cast<unsigned char>(c) >= 0x80);
+  std::u32string out;
+  bool previous_is_cased = false;
+  for (char32_t c : utf8_decode(s)) {
+    if (previous_is_cased) {
+      out.push_back(lower_cp(c));
+    } else if (c == sharp_s) {
+      out += U"Ss";
+    } else {
+      out.push_back(upper_cp(c));
+    }
+    previous_is_cased = is_cased(c);
   }
-  return out;
+  return utf8_encode(out);
+}
+
+std::string jinja_title(std::string_view s) {
+  std::u32string out;
+  bool word_start = true;
+  for (char32_t c : utf8_decode(s)) {
+    bool separator = c == '-' || c == '(' || c == '{' || c == '[' || c == '<' || is_py_space(c);
+    if (separator) {
+      out.push_back(c);
+    } else if (word_start) {
+      append_upper(c, out);
+    } else {
+      out.push_back(lower_cp(c));
+    }
+    word_start = separator;
+  }
+  return utf8_encode(out);
 }
 
 std::string py_capitalize(std::string_view s) {
-  std::string out = py_lower(s);
-  if (!out.empty() && out[0] >= 'a' && out[0] <= 'z') out[0] = static_cast<char>(out[0] - 'a' + 'A');
-  return out;
+  std::u32string cps = utf8_decode(s);
+  std::u32string out;
+  for (size_t i = 0; i < cps.size(); ++i) {
+    if (i == 0 && cps[0] == sharp_s) {
+      out += U"Ss";
+    } else {
+      out.push_back(i == 0 ? upper_cp(cps[0]) : lower_cp(cps[i]));
+    }
+  }
+  return utf8_encode(out);
+}
+
+bool py_islower(std::string_view s) {
+  bool has_lower = false;
+  for (char32_t c : utf8_decode(s)) {
+    if (is_uppercase_letter(c)) return false;
+    has_lower = has_lower || is_lowercase_letter(c);
+  }
+  return has_lower;
+}
+
+bool py_isupper(std::string_view s) {
+  bool has_upper = false;
+  for (char32_t c : utf8_decode(s)) {
+    if (is_lowercase_letter(c)) return false;
+    has_upper = has_upper || is_uppercase_letter(c);
+  }
+  return has_upper;
 }
 
 int64_t py_count(std::string_view s, std::string_view needle) {

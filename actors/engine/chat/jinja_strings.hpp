@@ -1,7 +1,8 @@
 #pragma once
 // Python str methods that chat templates use, on UTF-8 strings, with Python's
 // semantics (whitespace = str.isspace, counts in code points). Case mapping
-// covers ASCII only.
+// covers Latin (Basic, Latin-1, Extended-A), Greek and Cyrillic letters.
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -15,12 +16,19 @@ std::string py_strip(std::string_view s, const std::string* chars, bool left, bo
 std::vector<std::string> py_split(std::string_view s, const std::string* sep, int64_t max_splits);
 std::vector<std::string> py_rsplit(std::string_view s, const std::string* sep, int64_t max_splits);
 std::vector<std::string> py_splitlines(std::string_view s);
-// count < 0: all occurrences.
-std::string py_replace(std::string_view s, std::string_view old, std::string_view with, int64_t count);
+// count < 0: all occurrences. Throws std::length_error when the result would
+// exceed max_result_bytes.
+std::string py_replace(std::string_view s, std::string_view old, std::string_view with, int64_t count,
+                       size_t max_result_bytes);
 std::string py_lower(std::string_view s);
 std::string py_upper(std::string_view s);
-std::string py_title(std::string_view s);
+std::string py_title(std::string_view s);  // str.title()
+// Jinja's title filter: each word (split at whitespace, '-', '(', '{', '[', '<')
+// gets its first character uppercased and the rest lowercased.
+std::string jinja_title(std::string_view s);
 std::string py_capitalize(std::string_view s);
+bool py_islower(std::string_view s);  // has a cased letter and no uppercase one
+bool py_isupper(std::string_view s);
 int64_t py_count(std::string_view s, std::string_view needle);
 // Code point index of the first (last) occurrence, or -1.
 int64_t py_find(std::string_view s, std::string_view needle, bool from_right);

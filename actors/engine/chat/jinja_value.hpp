@@ -13,12 +13,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/engine/chat/jinja_utf8.hpp"
+
 namespace troupe::engine::jinja {
 
 using json = nlohmann::ordered_json;
 
 struct stmt;
 struct value;
+struct loop_state;
 
 // namespace(): the one mutable object of Jinja (`{% set ns.x = 1 %}`).
 struct namespace_object {
@@ -27,7 +30,7 @@ struct namespace_object {
 };
 
 struct value {
-  enum class kind { undefined, data, ns, function, method, macro };
+  enum class kind { undefined, data, ns, function, method, macro, loop };
 
   kind k = kind::undefined;
   std::shared_ptr<const json> data;           // kind::data
@@ -35,6 +38,7 @@ struct value {
   std::string name;                           // function / method name; undefined: what was missing
   std::shared_ptr<const value> receiver;      // kind::method: the object the method is bound to
   const stmt* macro = nullptr;                // kind::macro: the macro statement (owned by the template)
+  std::shared_ptr<const loop_state> loop;     // kind::loop: Jinja's `loop` inside a for body
 
   static value undefined(std::string what = {});
   static value of(json j);
@@ -54,32 +58,31 @@ struct value {
   bool is_bool() const { return is_data() && data->is_boolean(); }
 };
 
+// JSON nested deeper than this is refused (std::length_error) where the
+// renderer walks data recursively: printing, tojson, ==, <. Callers should
+// also bound the depth of client JSON when parsing it (nlohmann copies
+// recursively).
+inline constexpr int max_data_depth = 256;
+
+// What `loop.index`, `loop.last`, … are computed from, so that a loop
+// iteration costs no object construction.
+struct loop_state {
+  std::shared_ptr<const std::vector<value>> items;  // everything the loop iterates, after its filter
+  size_t index = 0;                                 // 0-based position of this iteration
+};
+
 // Python truth value: Undefined, None, False, 0, "", [] and {} are false.
 bool truthy(const value& v);
 
 // Python str(): strings as-is, None -> "None", True -> "True", lists and dicts
 // as Python repr ("['a', 1]"), Undefined -> "".
 std::string to_str(const value& v);
-std::string py_repr(const json& j);
-std::string py_float_repr(double d);
-
-// Python json.dumps(x, ensure_ascii, indent, sort_keys) with its default
-// separators (", " and ": ", or "," and ": " when indented): what Hugging Face's
-// tojson filter emits. indent < 0 means no indentation.
-std::string py_json_dumps(const json& j, int indent, bool ensure_ascii, bool sort_keys);
 
 // Python ==, with 1 == 1.0 == True.
 bool equals(const value& a, const value& b);
 
 // Python <; throws std::invalid_argument when the types cannot be ordered.
 bool less_than(const json& a, const json& b);
-
-// UTF-8 as code points (Python str indexing, len and slicing count code points).
-std::u32string utf8_decode(std::string_view s);
-std::string utf8_encode(std::u32string_view s);
-size_t utf8_length(std::string_view s);
-// str.isspace() for one code point.
-bool is_py_space(char32_t c);
 
 // A short name of the type for error messages ("string", "list", "dict", ...).
 std::string type_name(const value& v);
