@@ -67,8 +67,8 @@ void cpu_executor::run_layer(int32_t layer, const gpu::step_batch& batch) {
   const int64_t inter = spec_.intermediate_size;
 
   cpu::rms_norm(hidden_.data(), w.input_norm.data(), t, h, spec_.rms_norm_eps, normed_.data());
-  cpu::matmul_nt(normed_.data(), t, h, w.qkv.data(), qkv_dim,
-                 w.qkv_bias.empty() ? nullptr : w.qkv_bias.data(), qkv_.data(), pool_);
+  cpu::matmul(normed_.data(), t, w.qkv, w.qkv_bias.empty() ? nullptr : w.qkv_bias.data(),
+              qkv_.data(), pool_);
   std::vector<float> cos_half(inv_freq_.size()), sin_half(inv_freq_.size());
   for (int64_t i = 0; i < t; ++i) {
     cpu::rope_angles(inv_freq_, batch.positions[i], cos_half.data(), sin_half.data());
@@ -80,14 +80,13 @@ void cpu_executor::run_layer(int32_t layer, const gpu::step_batch& batch) {
   float* cache = kv_[layer].get();
   cpu::write_kv(layout_, batch, qkv_.data() + q_dim, qkv_.data() + q_dim + kv_dim, qkv_dim, cache);
   cpu::attend(layout_, batch, qkv_.data(), qkv_dim, spec_.num_heads, cache, attn_.data(), pool_);
-  cpu::matmul_nt(attn_.data(), t, q_dim, w.o_proj.data(), h, nullptr, proj_.data(), pool_);
+  cpu::matmul(attn_.data(), t, w.o_proj, nullptr, proj_.data(), pool_);
   cpu::add_inplace(hidden_.data(), proj_.data(), t * h);
 
   cpu::rms_norm(hidden_.data(), w.post_norm.data(), t, h, spec_.rms_norm_eps, normed_.data());
-  cpu::matmul_nt(normed_.data(), t, h, w.gate_up.data(), 2 * inter, nullptr, gate_up_.data(),
-                 pool_);
+  cpu::matmul(normed_.data(), t, w.gate_up, nullptr, gate_up_.data(), pool_);
   cpu::silu_mul(gate_up_.data(), t, inter, act_.data());
-  cpu::matmul_nt(act_.data(), t, inter, w.down.data(), h, nullptr, proj_.data(), pool_);
+  cpu::matmul(act_.data(), t, w.down, nullptr, proj_.data(), pool_);
   cpu::add_inplace(hidden_.data(), proj_.data(), t * h);
 }
 
@@ -99,11 +98,11 @@ void cpu_executor::compute_logits(const std::vector<int32_t>& rows, float* logit
     cpu::rms_norm(hidden_.data() + rows[r] * h, weights_.final_norm.data(), 1, h,
                   spec_.rms_norm_eps, normed_.data() + r * h);
   const auto& head = spec_.tie_word_embeddings ? weights_.embed : weights_.lm_head;
-  cpu::matmul_nt(normed_.data(), m, h, head.data(), spec_.vocab_size, nullptr, logits, pool_);
+  cpu::matmul(normed_.data(), m, head, nullptr, logits, pool_);
 }
 
-std::vector<float> cpu_executor::forward(const gpu::step_batch& batch,
-                                         const std::vector<int32_t>& rows) {
+void cpu_executor::forward(const gpu::step_batch& batch, const std::vector<int32_t>& rows,
+                           float* logits) {
   const int64_t t = batch.num_tokens();
   const int64_t h = spec_.hidden_size;
   const int64_t q_dim = int64_t{spec_.num_heads} * spec_.head_dim;
@@ -116,13 +115,9 @@ std::vector<float> cpu_executor::forward(const gpu::step_batch& batch,
   gate_up_.resize(t * 2 * spec_.intermediate_size);
   act_.resize(t * spec_.intermediate_size);
 
-  for (int64_t i = 0; i < t; ++i)
-    std::memcpy(hidden_.data() + i * h, weights_.embed.data() + int64_t{batch.token_ids[i]} * h,
-                h * sizeof(float));
+  for (int64_t i = 0; i < t; ++i) weights_.embed.copy_row(batch.token_ids[i], hidden_.data() + i * h);
   for (int32_t l = 0; l < spec_.num_layers; ++l) run_layer(l, batch);
-  std::vector<float> logits(rows.size() * static_cast<std::size_t>(spec_.vocab_size));
-  compute_logits(rows, logits.data());
-  return logits;
+  compute_logits(rows, logits);
 }
 
 gpu::step_result cpu_executor::execute(const gpu::step_batch& batch) {
@@ -137,21 +132,32 @@ gpu::step_result cpu_executor::execute(const gpu::step_batch& batch) {
       sampled_seqs.push_back(s);
     }
   }
-  std::vector<int32_t> rows = sample_rows;
+  const float* sampled_logits = nullptr;  // row i: sequence sampled_seqs[i]
   if (batch.return_all_logits) {
-    rows.resize(static_cast<std::size_t>(batch.num_tokens()));
+    std::vector<int32_t> rows(static_cast<std::size_t>(batch.num_tokens()));
     for (int32_t i = 0; i < batch.num_tokens(); ++i) rows[i] = i;
+    result.logits.resize(rows.size() * vocab);
+    forward(batch, rows, result.logits.data());
+    logits_.resize(sample_rows.size() * vocab);
+    for (std::size_t i = 0; i < sample_rows.size(); ++i)
+      std::memcpy(logits_.data() + i * vocab, result.logits.data() + sample_rows[i] * vocab,
+                  vocab * sizeof(float));
+  } else {
+    logits_.resize(sample_rows.size() * vocab);
+    forward(batch, sample_rows, logits_.data());
   }
-  auto logits = forward(batch, rows);
+  sampled_logits = logits_.data();
 
-  std::vector<float> seq_logits(static_cast<std::size_t>(batch.num_seqs * vocab), 0.0f);
-  for (std::size_t i = 0; i < sampled_seqs.size(); ++i) {
-    const int64_t src_row = batch.return_all_logits ? sample_rows[i] : static_cast<int64_t>(i);
-    std::memcpy(seq_logits.data() + sampled_seqs[i] * vocab, logits.data() + src_row * vocab,
-                vocab * sizeof(float));
+  // sample_batch wants row s for sequence s; rows of sequences that do not
+  // sample are ignored, so when every sequence samples no copy is needed.
+  if (static_cast<int32_t>(sampled_seqs.size()) != batch.num_seqs) {
+    seq_logits_.resize(static_cast<std::size_t>(batch.num_seqs) * vocab);
+    for (std::size_t i = 0; i < sampled_seqs.size(); ++i)
+      std::memcpy(seq_logits_.data() + sampled_seqs[i] * vocab, logits_.data() + i * vocab,
+                  vocab * sizeof(float));
+    sampled_logits = seq_logits_.data();
   }
-  if (batch.return_all_logits) result.logits = std::move(logits);
-  sample_batch(batch, seq_logits.data(), spec_.vocab_size, result);
+  sample_batch(batch, sampled_logits, spec_.vocab_size, result);
   return result;
 }
 

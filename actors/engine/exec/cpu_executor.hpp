@@ -42,13 +42,13 @@ class cpu_executor final : public executor {
   const gpu::model_spec& spec() const override { return spec_; }
   int64_t num_kv_blocks() const override { return layout_.num_blocks; }
   int32_t block_size() const override { return layout_.block_size; }
+  // Also requires every token id < spec().vocab_size.
   gpu::step_result execute(const gpu::step_batch& batch) override;
 
-  // The forward pass alone: fp32 logits [rows.size(), vocab_size] of the
-  // given token rows of `batch` (its K/V are written to the cache).
-  std::vector<float> forward(const gpu::step_batch& batch, const std::vector<int32_t>& rows);
-
  private:
+  // The forward pass: writes the batch's K/V to the cache and the fp32 logits
+  // of the given token rows to logits ([rows.size(), vocab_size]).
+  void forward(const gpu::step_batch& batch, const std::vector<int32_t>& rows, float* logits);
   void run_layer(int32_t layer, const gpu::step_batch& batch);
   void compute_logits(const std::vector<int32_t>& rows, float* logits);
 
@@ -61,6 +61,8 @@ class cpu_executor final : public executor {
 
   // Step scratch, [num_tokens, *]; kept between steps to avoid reallocation.
   std::vector<float> hidden_, normed_, qkv_, attn_, proj_, gate_up_, act_;
+  std::vector<float> logits_;      // [sampled sequences, vocab]
+  std::vector<float> seq_logits_;  // [num_seqs, vocab] when some sequence does not sample
 };
 
 // Opens the Hugging Face checkpoint in `model_dir` and builds a CPU executor

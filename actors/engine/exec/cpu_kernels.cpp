@@ -20,69 +20,105 @@ typedef float v8 __attribute__((vector_size(32)));
   return v;
 }
 
-[[gnu::always_inline]] inline float hsum(v8 v) {
-  return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
-}
+[[gnu::always_inline]] inline void store8(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
 
-// A register tile: MR rows of x against NR rows of w, all of length k. Each
-// x and w load is reused NR and MR times.
-template <int MR, int NR>
-[[gnu::always_inline]] inline void tile(const float* x, int64_t ldx, const float* w, int64_t k,
-                                        const float* bias, float* y, int64_t ldy) {
-  v8 acc[MR][NR] = {};
-  int64_t kk = 0;
-  for (; kk + 8 <= k; kk += 8) {
-    v8 wv[NR];
-    for (int j = 0; j < NR; ++j) wv[j] = load8(w + j * k + kk);
+constexpr int64_t k_nr = packed_matrix::k_panel_rows;
+
+// MR rows of x against one panel: MR x 16 outputs accumulated over k in
+// registers (2 * MR vectors), then stored, with bias, to columns [0, num_out).
+template <int MR>
+[[gnu::always_inline]] inline void panel_tile(const float* x, int64_t k, const float* panel,
+                                              const float* bias, float* y, int64_t ldy,
+                                              int64_t num_out) {
+  v8 acc[MR][2] = {};
+  for (int64_t t = 0; t < k; ++t) {
+    const v8 w0 = load8(panel + t * k_nr);
+    const v8 w1 = load8(panel + t * k_nr + 8);
     for (int i = 0; i < MR; ++i) {
-      v8 xv = load8(x + i * ldx + kk);
-      for (int j = 0; j < NR; ++j) acc[i][j] += xv * wv[j];
+      const float xv = x[i * k + t];
+      acc[i][0] += xv * w0;
+      acc[i][1] += xv * w1;
     }
   }
   for (int i = 0; i < MR; ++i) {
-    for (int j = 0; j < NR; ++j) {
-      float s = hsum(acc[i][j]);
-      for (int64_t t = kk; t < k; ++t) s += x[i * ldx + t] * w[j * k + t];
-      y[i * ldy + j] = bias ? s + bias[j] : s;
+    if (bias) {
+      acc[i][0] += load8(bias);
+      acc[i][1] += load8(bias + 8);
+    }
+    if (num_out == k_nr) {
+      store8(y + i * ldy, acc[i][0]);
+      store8(y + i * ldy + 8, acc[i][1]);
+    } else {
+      float tmp[k_nr];
+      store8(tmp, acc[i][0]);
+      store8(tmp + 8, acc[i][1]);
+      std::memcpy(y + i * ldy, tmp, static_cast<std::size_t>(num_out) * sizeof(float));
     }
   }
 }
 
-// Rows [n_begin, n_end) of the output for all m rows of x.
-__attribute__((target_clones("arch=x86-64-v3", "default"))) void matmul_range(
-    const float* x, int64_t m, int64_t k, const float* w, int64_t n, const float* bias, float* y,
-    int64_t n_begin, int64_t n_end) {
-  constexpr int MR = 4;
-  constexpr int NR = 2;
-  int64_t j = n_begin;
-  for (; j + NR <= n_end; j += NR) {
-    const float* b = bias ? bias + j : nullptr;
+// Panels [p_begin, p_end) of w for all m rows of x. `bias` is padded to whole
+// panels by the caller.
+__attribute__((target_clones("arch=x86-64-v3", "default"))) void matmul_panels(
+    const float* x, int64_t m, const packed_matrix& w, const float* bias, float* y,
+    int64_t p_begin, int64_t p_end) {
+  constexpr int MR = 6;
+  const int64_t k = w.num_cols;
+  const int64_t n = w.num_rows;
+  for (int64_t p = p_begin; p < p_end; ++p) {
+    const float* panel = w.data.data() + p * k * k_nr;
+    const float* b = bias ? bias + p * k_nr : nullptr;
+    const int64_t col = p * k_nr;
+    const int64_t num_out = std::min(k_nr, n - col);
     int64_t i = 0;
-    if (m == 1) {
-      tile<1, NR>(x, k, w + j * k, k, b, y + j, n);
-      continue;
+    for (; i + MR <= m; i += MR) panel_tile<MR>(x + i * k, k, panel, b, y + i * n + col, n, num_out);
+    switch (m - i) {
+      case 5: panel_tile<5>(x + i * k, k, panel, b, y + i * n + col, n, num_out); break;
+      case 4: panel_tile<4>(x + i * k, k, panel, b, y + i * n + col, n, num_out); break;
+      case 3: panel_tile<3>(x + i * k, k, panel, b, y + i * n + col, n, num_out); break;
+      case 2: panel_tile<2>(x + i * k, k, panel, b, y + i * n + col, n, num_out); break;
+      case 1: panel_tile<1>(x + i * k, k, panel, b, y + i * n + col, n, num_out); break;
+      default: break;
     }
-    for (; i + MR <= m; i += MR) tile<MR, NR>(x + i * k, k, w + j * k, k, b, y + i * n + j, n);
-    for (; i < m; ++i) tile<1, NR>(x + i * k, k, w + j * k, k, b, y + i * n + j, n);
-  }
-  for (; j < n_end; ++j) {
-    const float* b = bias ? bias + j : nullptr;
-    int64_t i = 0;
-    for (; i + MR <= m; i += MR) tile<MR, 1>(x + i * k, k, w + j * k, k, b, y + i * n + j, n);
-    for (; i < m; ++i) tile<1, 1>(x + i * k, k, w + j * k, k, b, y + i * n + j, n);
   }
 }
 
 }  // namespace
 
-void matmul_nt(const float* x, int64_t m, int64_t k, const float* w, int64_t n,
-               const float* bias, float* y, thread_pool& pool) {
-  // Below ~64k multiply-adds a thread hand-off costs more than it saves.
+void packed_matrix::copy_row(int64_t row, float* out) const {
+  const float* src = data.data() + (row / k_panel_rows) * num_cols * k_panel_rows + row % k_panel_rows;
+  for (int64_t c = 0; c < num_cols; ++c) out[c] = src[c * k_panel_rows];
+}
+
+packed_matrix pack_rows(const float* w, int64_t num_rows, int64_t num_cols) {
+  packed_matrix out;
+  out.num_rows = num_rows;
+  out.num_cols = num_cols;
+  const int64_t num_panels = (num_rows + k_nr - 1) / k_nr;
+  out.data.assign(static_cast<std::size_t>(num_panels * num_cols * k_nr), 0.0f);
+  for (int64_t r = 0; r < num_rows; ++r) {
+    float* dst = out.data.data() + (r / k_nr) * num_cols * k_nr + r % k_nr;
+    for (int64_t c = 0; c < num_cols; ++c) dst[c * k_nr] = w[r * num_cols + c];
+  }
+  return out;
+}
+
+void matmul(const float* x, int64_t m, const packed_matrix& w, const float* bias, float* y,
+            thread_pool& pool) {
+  const int64_t num_panels = (w.num_rows + k_nr - 1) / k_nr;
+  // The kernel reads whole panels of bias; pad a partial last one.
+  std::vector<float> padded_bias;
+  if (bias && w.num_rows % k_nr != 0) {
+    padded_bias.assign(static_cast<std::size_t>(num_panels * k_nr), 0.0f);
+    std::memcpy(padded_bias.data(), bias, static_cast<std::size_t>(w.num_rows) * sizeof(float));
+    bias = padded_bias.data();
+  }
+  // Below ~64k multiply-adds per thread a hand-off costs more than it saves.
   constexpr int64_t k_min_flops_per_thread = 1 << 16;
-  const int64_t flops_per_row = std::max<int64_t>(1, m * k);
-  const int64_t min_rows = std::max<int64_t>(8, k_min_flops_per_thread / flops_per_row);
-  pool.parallel_for(n, min_rows, 8, [&](int64_t begin, int64_t end) {
-    matmul_range(x, m, k, w, n, bias, y, begin, end);
+  const int64_t flops_per_panel = std::max<int64_t>(1, m * w.num_cols * k_nr);
+  const int64_t min_panels = std::max<int64_t>(1, k_min_flops_per_thread / flops_per_panel);
+  pool.parallel_for(num_panels, min_panels, 1, [&](int64_t begin, int64_t end) {
+    matmul_panels(x, m, w, bias, y, begin, end);
   });
 }
 

@@ -1,16 +1,39 @@
 #pragma once
-// fp32 building blocks of the CPU reference executor. Matrices are row-major;
-// Linear weights are [out_features, in_features] as Hugging Face stores them.
+// fp32 building blocks of the CPU reference executor. Activations are
+// row-major [rows, features]; Linear weights arrive as Hugging Face stores
+// them, [out_features, in_features], and are packed once at load time.
 #include <cstdint>
+#include <vector>
 
 #include "actors/engine/exec/thread_pool.hpp"
 
 namespace troupe::engine::cpu {
 
-// y[m, n] = x[m, k] · w[n, k]^T (+ bias[n] when bias != nullptr). Output
-// rows of w are split over the pool; small products run on the caller alone.
-void matmul_nt(const float* x, int64_t m, int64_t k, const float* w, int64_t n,
-               const float* bias, float* y, thread_pool& pool);
+// A weight matrix [num_rows, num_cols] stored as panels of k_panel_rows
+// output rows, each panel column-major ([num_cols][k_panel_rows]), the last
+// panel zero-padded. The GEMM then forms k_panel_rows outputs per step with
+// vector multiply-adds and no horizontal sums, which keeps small inner
+// dimensions (hidden 16 in the test models) as fast as large ones.
+struct packed_matrix {
+  static constexpr int64_t k_panel_rows = 16;
+  int64_t num_rows = 0;
+  int64_t num_cols = 0;
+  std::vector<float> data;  // [ceil(num_rows / 16)][num_cols][16]
+
+  float at(int64_t row, int64_t col) const {
+    return data[((row / k_panel_rows) * num_cols + col) * k_panel_rows + row % k_panel_rows];
+  }
+  // Copies row `row` ([num_cols]) to out (embedding lookup).
+  void copy_row(int64_t row, float* out) const;
+};
+
+// Packs a row-major [num_rows, num_cols] matrix.
+packed_matrix pack_rows(const float* w, int64_t num_rows, int64_t num_cols);
+
+// y[m, w.num_rows] = x[m, w.num_cols] · w^T (+ bias[w.num_rows] when not
+// null). Panels are split over the pool; small products run on the caller.
+void matmul(const float* x, int64_t m, const packed_matrix& w, const float* bias, float* y,
+            thread_pool& pool);
 
 // out[r] = x[r] * rsqrt(mean(x[r]^2) + eps) * weight, for each of num_rows
 // rows of `dim` elements (Llama RMSNorm, computed in fp32). out may equal x.

@@ -1,6 +1,7 @@
 #include "actors/engine/exec/cpu_weights.hpp"
 
 #include <cstring>
+#include <initializer_list>
 #include <string>
 
 namespace troupe::engine::cpu {
@@ -49,6 +50,20 @@ std::vector<float> to_f32(const gpu::tensor_view& view) {
   return out;
 }
 
+// Converts and packs the row-major matrices `names` stacked in order.
+packed_matrix pack(const gpu::weight_map& weights, std::initializer_list<std::string> names) {
+  std::vector<float> rows;
+  int64_t num_rows = 0;
+  int64_t num_cols = 0;
+  for (const auto& name : names) {
+    const auto& view = at(weights, name);
+    append_f32(view, rows);
+    num_rows += view.shape[0];
+    num_cols = view.shape[1];
+  }
+  return pack_rows(rows.data(), num_rows, num_cols);
+}
+
 }  // namespace
 
 void append_f32(const gpu::tensor_view& view, std::vector<float>& out) {
@@ -75,23 +90,24 @@ void append_f32(const gpu::tensor_view& view, std::vector<float>& out) {
 
 model_weights convert_weights(const gpu::model_spec& spec, const gpu::weight_map& weights) {
   model_weights out;
-  out.embed = to_f32(at(weights, "model.embed_tokens.weight"));
+  out.embed = pack(weights, {"model.embed_tokens.weight"});
   out.final_norm = to_f32(at(weights, "model.norm.weight"));
-  if (!spec.tie_word_embeddings) out.lm_head = to_f32(at(weights, "lm_head.weight"));
+  if (!spec.tie_word_embeddings) out.lm_head = pack(weights, {"lm_head.weight"});
   out.layers.resize(static_cast<std::size_t>(spec.num_layers));
   for (int32_t l = 0; l < spec.num_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     auto& layer = out.layers[l];
     layer.input_norm = to_f32(at(weights, p + "input_layernorm.weight"));
-    for (const char* proj : {"q_proj", "k_proj", "v_proj"}) {
-      append_f32(at(weights, p + "self_attn." + proj + ".weight"), layer.qkv);
-      if (spec.attention_bias) append_f32(at(weights, p + "self_attn." + proj + ".bias"), layer.qkv_bias);
+    const std::string attn = p + "self_attn.";
+    layer.qkv = pack(weights, {attn + "q_proj.weight", attn + "k_proj.weight", attn + "v_proj.weight"});
+    if (spec.attention_bias) {
+      for (const char* proj : {"q_proj", "k_proj", "v_proj"})
+        append_f32(at(weights, attn + proj + ".bias"), layer.qkv_bias);
     }
-    layer.o_proj = to_f32(at(weights, p + "self_attn.o_proj.weight"));
+    layer.o_proj = pack(weights, {attn + "o_proj.weight"});
     layer.post_norm = to_f32(at(weights, p + "post_attention_layernorm.weight"));
-    append_f32(at(weights, p + "mlp.gate_proj.weight"), layer.gate_up);
-    append_f32(at(weights, p + "mlp.up_proj.weight"), layer.gate_up);
-    layer.down = to_f32(at(weights, p + "mlp.down_proj.weight"));
+    layer.gate_up = pack(weights, {p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"});
+    layer.down = pack(weights, {p + "mlp.down_proj.weight"});
   }
   return out;
 }

@@ -1,11 +1,13 @@
 #pragma once
-// The model's weights as the CPU executor computes with them: fp32, with the
-// q/k/v projections fused into one [q_dim + 2 * kv_dim, hidden] matrix and
-// gate/up into one [2 * intermediate, hidden] matrix, so that each needs one
-// pass over the activations.
+// The model's weights as the CPU executor computes with them: fp32, matrices
+// packed for cpu::matmul, with the q/k/v projections fused into one
+// [q_dim + 2 * kv_dim, hidden] matrix and gate/up into one
+// [2 * intermediate, hidden] matrix, so that each needs one pass over the
+// activations.
 #include <cstdint>
 #include <vector>
 
+#include "actors/engine/exec/cpu_kernels.hpp"
 #include "gpu/model_spec.hpp"
 #include "gpu/weight_map.hpp"
 
@@ -16,19 +18,19 @@ void append_f32(const gpu::tensor_view& view, std::vector<float>& out);
 
 struct layer_weights {
   std::vector<float> input_norm;      // [hidden]
-  std::vector<float> qkv;             // [q_dim + 2 * kv_dim, hidden]
+  packed_matrix qkv;                  // [q_dim + 2 * kv_dim, hidden]
   std::vector<float> qkv_bias;        // [q_dim + 2 * kv_dim], empty without attention_bias
-  std::vector<float> o_proj;          // [hidden, q_dim]
+  packed_matrix o_proj;               // [hidden, q_dim]
   std::vector<float> post_norm;       // [hidden]
-  std::vector<float> gate_up;         // [2 * intermediate, hidden], gate rows first
-  std::vector<float> down;            // [hidden, intermediate]
+  packed_matrix gate_up;              // [2 * intermediate, hidden], gate rows first
+  packed_matrix down;                 // [hidden, intermediate]
 };
 
 struct model_weights {
-  std::vector<float> embed;           // [vocab, hidden]
+  packed_matrix embed;                // [vocab, hidden]; rows gathered with copy_row
   std::vector<layer_weights> layers;  // [num_layers]
   std::vector<float> final_norm;      // [hidden]
-  std::vector<float> lm_head;         // [vocab, hidden]; empty when tied to embed
+  packed_matrix lm_head;              // [vocab, hidden]; empty when tied to embed
 };
 
 // Precondition: `weights` passes check_weights(spec, weights).

@@ -85,16 +85,17 @@ TEST(CpuKernels, MatmulMatchesANaiveLoopForAwkwardShapes) {
   thread_pool pool(3);
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> dist(-1, 1);
-  for (int64_t m : {1, 2, 5, 9}) {
+  for (int64_t m : {1, 2, 5, 6, 7, 13}) {
     for (int64_t k : {1, 7, 8, 9, 33, 300}) {
-      for (int64_t n : {1, 2, 3, 17, 130}) {
+      for (int64_t n : {1, 2, 3, 16, 17, 130}) {
         std::vector<float> x(m * k), w(n * k), bias(n), y(m * n);
         for (auto& v : x) v = dist(rng);
         for (auto& v : w) v = dist(rng);
         for (auto& v : bias) v = dist(rng);
         for (bool with_bias : {false, true}) {
-          cpu::matmul_nt(x.data(), m, k, w.data(), n, with_bias ? bias.data() : nullptr, y.data(),
-                         pool);
+          auto packed = cpu::pack_rows(w.data(), n, k);
+          ASSERT_EQ(packed.at(n - 1, k - 1), w[n * k - 1]);
+          cpu::matmul(x.data(), m, packed, with_bias ? bias.data() : nullptr, y.data(), pool);
           for (int64_t i = 0; i < m; ++i) {
             for (int64_t j = 0; j < n; ++j) {
               double ref = with_bias ? bias[j] : 0.0;
@@ -105,6 +106,17 @@ TEST(CpuKernels, MatmulMatchesANaiveLoopForAwkwardShapes) {
         }
       }
     }
+  }
+}
+
+TEST(CpuKernels, PackedRowsCanBeReadBackForEmbeddingLookups) {
+  std::vector<float> w(37 * 5);
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(i);
+  auto packed = cpu::pack_rows(w.data(), 37, 5);
+  float row[5];
+  for (int64_t r : {0, 15, 16, 36}) {
+    packed.copy_row(r, row);
+    for (int c = 0; c < 5; ++c) ASSERT_EQ(row[c], w[r * 5 + c]);
   }
 }
 

@@ -61,3 +61,15 @@ TEST(GenerationConfig, AMissingFileMeansAnEmptyConfig) {
   ASSERT_TRUE(gen) << error;
   EXPECT_EQ(gen->eos_token_ids, (std::vector<int32_t>{7}));
 }
+
+TEST(GenerationConfig, ReadsTheTestModelsGenerationConfigs) {
+  const std::string models = std::string(TROUPE_SOURCE_DIR) + "/tests/data/models/";
+  std::string error;
+  auto llama = load_generation_config(models + "tiny-llama3", &error);
+  ASSERT_TRUE(llama) << error;
+  EXPECT_EQ(llama->eos_token_ids, (std::vector<int32_t>{128001, 128009}));
+  EXPECT_EQ(llama->bos_token_id, 128000);
+  auto qwen = load_generation_config(models + "tiny-qwen2", &error);
+  ASSERT_TRUE(qwen) << error;
+  EXPECT_EQ(qwen->eos_token_ids, (std::vector<int32_t>{151645}));
+}

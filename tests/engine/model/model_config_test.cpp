@@ -226,3 +226,28 @@ TEST(ModelConfig, InvalidJsonIsAnErrorNotACrash) {
   EXPECT_NE(error_of("{\"architectures\": [").find("JSON"), std::string::npos);
   EXPECT_NE(error_of("[1, 2]").find("object"), std::string::npos);
 }
+
+// The test models' config.json files were written by transformers 5 itself.
+TEST(ModelConfig, ReadsTheConfigsTransformersWroteForTheTestModels) {
+  const std::string models = std::string(TROUPE_SOURCE_DIR) + "/tests/data/models/";
+  std::string error;
+  auto llama = troupe::engine::load_model_config(models + "tiny-llama3/config.json", &error);
+  ASSERT_TRUE(llama) << error;
+  EXPECT_EQ(llama->rope.scaling, rope_scaling_kind::llama3);
+  EXPECT_FLOAT_EQ(llama->rope.theta, 500000.0f);
+  EXPECT_FLOAT_EQ(llama->rope.factor, 8.0f);
+  EXPECT_EQ(llama->head_dim, 8);
+  EXPECT_EQ(llama->num_kv_heads, 2);
+  EXPECT_FALSE(llama->tie_word_embeddings);
+  EXPECT_EQ(llama->torch_dtype, "bfloat16");
+
+  auto qwen = troupe::engine::load_model_config(models + "tiny-qwen2/config.json", &error);
+  ASSERT_TRUE(qwen) << error;
+  EXPECT_TRUE(qwen->attention_bias);
+  EXPECT_TRUE(qwen->tie_word_embeddings);
+  EXPECT_EQ(qwen->rope.scaling, rope_scaling_kind::none);
+  EXPECT_FLOAT_EQ(qwen->rope.theta, 1e6f);
+
+  EXPECT_FALSE(troupe::engine::load_model_config(models + "absent/config.json", &error));
+  EXPECT_NE(error.find("absent/config.json"), std::string::npos) << error;
+}
