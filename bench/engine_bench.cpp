@@ -5,7 +5,11 @@
 //
 //   engine_bench [--requests=N] [--prompt=N] [--output=N] [--max-seqs=N]
 //                [--budget=N] [--vocab=N] [--blocks=N] [--temperature=T]
-//                [--model=DIR]
+//                [--step-ms=X] [--model=DIR]
+//
+// --step-ms gives the synthetic forward pass a fixed floor per step, as a
+// memory-bound decode has (every weight read once per step whatever the batch),
+// so that batching policies can be compared in tokens/s and not only in steps.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -35,8 +39,8 @@ double seconds_since(clock_type::time_point t0) {
 // [-4, 4) with four peaks; the KV cache is not modelled. Times the sampler separately.
 class synthetic_executor final : public engine::executor {
  public:
-  synthetic_executor(int32_t vocab_size, int64_t num_blocks, int32_t block_size)
-      : num_blocks_(num_blocks), block_size_(block_size) {
+  synthetic_executor(int32_t vocab_size, int64_t num_blocks, int32_t block_size, double step_ms)
+      : num_blocks_(num_blocks), block_size_(block_size), step_ms_(step_ms) {
     spec_.architecture = "Synthetic";
     spec_.vocab_size = vocab_size;
   }
@@ -46,6 +50,7 @@ class synthetic_executor final : public engine::executor {
   int32_t block_size() const override { return block_size_; }
 
   gpu::step_result execute(const gpu::step_batch& batch) override {
+    const auto start = clock_type::now();
     const int32_t vocab = spec_.vocab_size;
     logits_.assign(static_cast<size_t>(batch.num_seqs) * vocab, 0.0f);
     for (int32_t s = 0; s < batch.num_seqs; ++s) {
@@ -67,6 +72,8 @@ class synthetic_executor final : public engine::executor {
     gpu::step_result result;
     engine::sample_batch(batch, logits_.data(), vocab, result);
     sampler_seconds += seconds_since(t0);
+    while (1e3 * seconds_since(start) < step_ms_) {
+    }
     return result;
   }
 
@@ -76,6 +83,7 @@ class synthetic_executor final : public engine::executor {
   gpu::model_spec spec_;
   int64_t num_blocks_;
   int32_t block_size_;
+  double step_ms_;
   std::vector<float> logits_;
 };
 
@@ -109,6 +117,7 @@ struct bench_args {
   int32_t vocab_size = 32000;
   int64_t num_blocks = 4096;
   float temperature = 0.0f;
+  double step_ms = 0.0;
   std::string model_dir;
 };
 
@@ -126,6 +135,7 @@ bench_args parse(int argc, char** argv) {
     else if (key == "--vocab") a.vocab_size = std::atoi(value.c_str());
     else if (key == "--blocks") a.num_blocks = std::atoll(value.c_str());
     else if (key == "--temperature") a.temperature = std::strtof(value.c_str(), nullptr);
+    else if (key == "--step-ms") a.step_ms = std::strtod(value.c_str(), nullptr);
     else if (key == "--model") a.model_dir = value;
     else std::fprintf(stderr, "ignoring unknown argument %s\n", arg.c_str());
   }
@@ -194,11 +204,11 @@ void run(const char* label, std::unique_ptr<engine::executor> exec, const bench_
 int main(int argc, char** argv) {
   const bench_args a = parse(argc, argv);
   std::printf("requests %d, prompt %d tokens, output %d..%d tokens, max_num_seqs %d, budget %d, "
-              "temperature %.2f\n",
+              "temperature %.2f, synthetic step floor %.1f ms\n",
               a.num_requests, a.prompt_len, a.output_len / 2, a.output_len / 2 + a.output_len,
-              a.max_num_seqs, a.budget, a.temperature);
+              a.max_num_seqs, a.budget, a.temperature, a.step_ms);
   for (auto policy : {engine::batching_policy::continuous, engine::batching_policy::static_batch}) {
-    auto exec = std::make_unique<synthetic_executor>(a.vocab_size, a.num_blocks, 16);
+    auto exec = std::make_unique<synthetic_executor>(a.vocab_size, a.num_blocks, 16, a.step_ms);
     const double* sampler_seconds = &exec->sampler_seconds;
     const std::string label = "synthetic vocab " + std::to_string(a.vocab_size);
     run(label.c_str(), std::move(exec), a, policy, sampler_seconds);
