@@ -88,7 +88,9 @@ void apply_penalties(std::span<float> logits, const gpu::sequence_sampling& para
       size_t j = i;
       while (j < out.size() && out[j] == out[i]) ++j;
       const float count = static_cast<float>(j - i);
-      logits[out[i]] -= params.frequency_penalty * count + params.presence_penalty;
+      // Two subtractions, in vLLM's order, so that every executor rounds alike.
+      float& x = logits[out[i]];
+      x = (x - params.frequency_penalty * count) - params.presence_penalty;
       i = j;
     }
   }

@@ -14,7 +14,7 @@
 //  2. Repetition penalty p (!= 1), once per DISTINCT token id t among prompt +
 //     output tokens: x[t] = x[t] > 0 ? x[t] / p : x[t] * p (HF / vLLM).
 //  3. Frequency f and presence r over OUTPUT tokens only, with c = count of t:
-//     x[t] -= f * c + r * (c > 0) (OpenAI / vLLM).
+//     x[t] = (x[t] - f * c) - r, for c > 0, in that fp32 order (OpenAI / vLLM).
 //  4. temperature < 1e-5: greedy, the id of the largest x (lowest id on ties);
 //     top-k / top-p / min-p and the draw are skipped.
 //  5. Otherwise, in fp32: x[t] /= temperature. Order the ids with x > -inf by
