@@ -35,26 +35,40 @@ std::vector<int32_t> sorted_valid_ids(std::span<const int32_t> ids, size_t vocab
 
 }  // namespace
 
-std::vector<float> log_softmax(std::span<const float> logits) {
+double log_sum_exp(std::span<const float> logits) {
   float max_logit = neg_inf;
   for (float x : logits) max_logit = std::max(max_logit, finite_or_neg_inf(x));
-  std::vector<float> out(logits.size(), neg_inf);
-  if (max_logit == neg_inf) return out;
+  if (max_logit == neg_inf) return neg_inf;
+  // fp32 exp (the reported logprobs only; they do not steer the draw), fp64 sum.
   double sum = 0.0;
-  for (float x : logits) sum += std::exp(static_cast<double>(finite_or_neg_inf(x) - max_logit));
-  const float log_sum = max_logit + static_cast<float>(std::log(sum));
-  for (size_t i = 0; i < logits.size(); ++i) out[i] = finite_or_neg_inf(logits[i]) - log_sum;
+  for (float x : logits) sum += std::exp(finite_or_neg_inf(x) - max_logit);
+  return static_cast<double>(max_logit) + std::log(sum);
+}
+
+std::vector<float> log_softmax(std::span<const float> logits) {
+  const double lse = log_sum_exp(logits);
+  std::vector<float> out(logits.size(), neg_inf);
+  if (lse == neg_inf) return out;
+  for (size_t i = 0; i < logits.size(); ++i) {
+    out[i] = static_cast<float>(static_cast<double>(finite_or_neg_inf(logits[i])) - lse);
+  }
   return out;
 }
 
 std::vector<int32_t> top_ids(std::span<const float> values, int32_t count) {
-  std::vector<int32_t> ids(values.size());
-  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>(i);
-  const size_t k = std::min(ids.size(), static_cast<size_t>(std::max(count, 0)));
-  std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(k), ids.end(),
-                    descending_by_value{values});
-  ids.resize(k);
-  return ids;
+  // One pass keeping the best `count` in order: count is small (<= 20).
+  const size_t k = std::min(values.size(), static_cast<size_t>(std::max(count, 0)));
+  std::vector<int32_t> best;
+  if (k == 0) return best;
+  best.reserve(k + 1);
+  const descending_by_value before{values};
+  for (size_t i = 0; i < values.size(); ++i) {
+    const int32_t id = static_cast<int32_t>(i);
+    if (best.size() == k && !before(id, best.back())) continue;
+    best.insert(std::upper_bound(best.begin(), best.end(), id, before), id);
+    if (best.size() > k) best.pop_back();
+  }
+  return best;
 }
 
 void apply_penalties(std::span<float> logits, const gpu::sequence_sampling& params,
@@ -74,69 +88,130 @@ void apply_penalties(std::span<float> logits, const gpu::sequence_sampling& para
       size_t j = i;
       while (j < out.size() && out[j] == out[i]) ++j;
       const float count = static_cast<float>(j - i);
-      logits[out[i]] -= params.frequency_penalty * count + params.presence_penalty;
+      // Two subtractions, in vLLM's order, so that every executor rounds alike.
+      float& x = logits[out[i]];
+      x = (x - params.frequency_penalty * count) - params.presence_penalty;
       i = j;
     }
   }
 }
 
-sampling_distribution filtered_distribution(std::span<const float> penalized_logits,
-                                            const gpu::sequence_sampling& params) {
-  std::vector<float> x(penalized_logits.size());
+namespace {
+
+// Tempered logits x_i = l_i / temperature (fp32), the ids with x_i > -inf,
+// and their weights e_i = exp(x_i - x_max) (fp64, indexed by id).
+struct tempered_row {
+  std::vector<float> x;
   std::vector<int32_t> ids;
-  ids.reserve(x.size());
-  for (size_t i = 0; i < x.size(); ++i) {
-    x[i] = finite_or_neg_inf(penalized_logits[i]) / params.temperature;
-    if (x[i] != neg_inf) ids.push_back(static_cast<int32_t>(i));
-  }
-  sampling_distribution dist;
-  if (ids.empty()) {  // every logit is -inf: nothing to prefer, take id 0
-    dist.ids = {0};
-    dist.weights = {1.0f};
-    return dist;
-  }
-  size_t keep = ids.size();
-  if (params.top_k > 0 && static_cast<size_t>(params.top_k) < keep) keep = params.top_k;
-  const descending_by_value order{x};
-  if (keep < ids.size()) {
-    std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(keep), ids.end(),
-                      order);
-    ids.resize(keep);
-  } else {
-    std::sort(ids.begin(), ids.end(), order);
-  }
-  const float x_max = x[ids[0]];
-  std::vector<float> e(keep);
-  double total = 0.0;
-  for (size_t i = 0; i < keep; ++i) {
-    e[i] = std::exp(x[ids[i]] - x_max);
-    total += e[i];
-  }
-  if (params.top_p < 1.0f) {
-    const double target = static_cast<double>(params.top_p) * total;
-    double running = 0.0;
-    for (size_t i = 0; i < keep; ++i) {
-      running += e[i];
-      if (running >= target) {
-        keep = i + 1;
-        break;
-      }
+  float x_max = neg_inf;
+  std::vector<double> e;
+};
+
+tempered_row temper(std::span<const float> logits, float temperature) {
+  tempered_row t;
+  t.x.resize(logits.size());
+  t.ids.reserve(logits.size());
+  for (size_t i = 0; i < logits.size(); ++i) {
+    t.x[i] = finite_or_neg_inf(logits[i]) / temperature;
+    if (t.x[i] != neg_inf) {
+      t.ids.push_back(static_cast<int32_t>(i));
+      t.x_max = std::max(t.x_max, t.x[i]);
     }
   }
-  if (params.min_p > 0.0f) {
-    // e is non-increasing, so min-p removes a suffix.
-    while (keep > 1 && e[keep - 1] < params.min_p) --keep;
+  t.e.assign(logits.size(), 0.0);
+  for (int32_t id : t.ids) {
+    t.e[id] = std::exp(static_cast<double>(t.x[id]) - static_cast<double>(t.x_max));
   }
-  ids.resize(keep);
-  e.resize(keep);
-  dist.ids = std::move(ids);
-  dist.weights = std::move(e);
+  return t;
+}
+
+double weight(const tempered_row& t, int32_t id) { return t.e[id]; }
+
+// Keeps the top_k ids (unordered) when top-k applies.
+void apply_top_k(tempered_row& t, int32_t top_k) {
+  if (top_k <= 0 || static_cast<size_t>(top_k) >= t.ids.size()) return;
+  std::nth_element(t.ids.begin(), t.ids.begin() + (top_k - 1), t.ids.end(),
+                   descending_by_value{t.x});
+  t.ids.resize(static_cast<size_t>(top_k));
+}
+
+// Reveals t.ids in CDF order lazily: sorted(i) is the i-th id of the order,
+// sorting only as far as asked (geometrically growing chunks), so a draw that
+// lands early in the CDF costs O(V) rather than O(V log V).
+class lazy_order {
+ public:
+  explicit lazy_order(tempered_row& t) : t_(t) {}
+  size_t size() const { return t_.ids.size(); }
+  int32_t sorted(size_t i) {
+    while (i >= num_sorted_) {
+      const size_t end = std::min(t_.ids.size(), num_sorted_ + chunk_);
+      const auto first = t_.ids.begin() + static_cast<std::ptrdiff_t>(num_sorted_);
+      const auto last = t_.ids.begin() + static_cast<std::ptrdiff_t>(end);
+      std::nth_element(first, last - 1, t_.ids.end(), descending_by_value{t_.x});
+      std::sort(first, last, descending_by_value{t_.x});
+      num_sorted_ = end;
+      chunk_ *= 2;
+    }
+    return t_.ids[i];
+  }
+
+ private:
+  tempered_row& t_;
+  size_t num_sorted_ = 0;
+  size_t chunk_ = 64;
+};
+
+// How many leading ids of the CDF order top-p and min-p keep (at least one),
+// and their total weight.
+struct kept_prefix {
+  size_t count = 0;
+  double mass = 0.0;
+};
+
+kept_prefix cut_prefix(lazy_order& order, const tempered_row& t, double total,
+                       const gpu::sequence_sampling& params) {
+  kept_prefix kept{order.size(), total};
+  if (params.top_p >= 1.0f && params.min_p <= 0.0f) return kept;
+  const double target = static_cast<double>(params.top_p) * total;
+  double running = 0.0;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const double w = weight(t, order.sorted(i));
+    if (i > 0 && params.min_p > 0.0f && w < static_cast<double>(params.min_p)) {
+      return {i, running};  // weights are non-increasing: min-p cuts a suffix
+    }
+    running += w;
+    if (params.top_p < 1.0f && running >= target) return {i + 1, running};
+  }
+  return kept;
+}
+
+}  // namespace
+
+sampling_distribution filtered_distribution(std::span<const float> penalized_logits,
+                                            const gpu::sequence_sampling& params) {
+  tempered_row t = temper(penalized_logits, params.temperature);
+  sampling_distribution dist;
+  if (t.ids.empty()) {  // every logit is -inf: nothing to prefer, take id 0
+    dist.ids = {0};
+    dist.weights = {1.0};
+    return dist;
+  }
+  apply_top_k(t, params.top_k);
+  std::sort(t.ids.begin(), t.ids.end(), descending_by_value{t.x});
+  double total = 0.0;
+  for (int32_t id : t.ids) total += weight(t, id);
+  lazy_order order(t);
+  const kept_prefix kept = cut_prefix(order, t, total, params);
+  for (size_t i = 0; i < kept.count; ++i) {
+    dist.ids.push_back(t.ids[i]);
+    dist.weights.push_back(weight(t, t.ids[i]));
+  }
   return dist;
 }
 
 int32_t invert_cdf(const sampling_distribution& dist, float u) {
   double total = 0.0;
-  for (float w : dist.weights) total += w;
+  for (double w : dist.weights) total += w;
   const double threshold = static_cast<double>(u) * total;
   double running = 0.0;
   for (size_t i = 0; i < dist.ids.size(); ++i) {
@@ -162,8 +237,24 @@ int32_t sample_row(std::span<float> logits, const gpu::sequence_sampling& params
     }
     return best;
   }
+  // The same function as invert_cdf(filtered_distribution(...)), revealing
+  // the CDF order only as far as the cut and the draw need.
+  tempered_row t = temper(logits, params.temperature);
+  if (t.ids.empty()) return 0;
+  apply_top_k(t, params.top_k);
+  double total = 0.0;
+  for (int32_t id : t.ids) total += weight(t, id);
+  lazy_order order(t);
+  const kept_prefix kept = cut_prefix(order, t, total, params);
   const float u = gpu::philox_uniform(params.seed, static_cast<uint64_t>(sample_index));
-  return invert_cdf(filtered_distribution(logits, params), u);
+  const double threshold = static_cast<double>(u) * kept.mass;
+  double running = 0.0;
+  for (size_t i = 0; i < kept.count; ++i) {
+    const int32_t id = order.sorted(i);
+    running += weight(t, id);
+    if (threshold < running) return id;
+  }
+  return order.sorted(kept.count - 1);
 }
 
 }  // namespace troupe::engine

@@ -10,7 +10,9 @@
 
 namespace troupe::engine {
 
-// log_softmax of a row of raw logits, fp64 accumulation.
+// log(sum(exp(logits))): fp32 exp of (l - max), fp64 accumulation (-inf if every logit is -inf or
+// NaN); log_softmax(l)_i = l_i - log_sum_exp(l).
+double log_sum_exp(std::span<const float> logits);
 std::vector<float> log_softmax(std::span<const float> logits);
 
 // The top `count` ids of `values`, descending, ties by ascending id.
@@ -24,9 +26,11 @@ void apply_penalties(std::span<float> logits, const gpu::sequence_sampling& para
 
 // The distribution that steps 5-9 leave: kept ids in CDF order and their
 // weights e_i (unnormalized; the probability of ids[i] is weights[i] / sum).
+// A literal, fully sorted implementation of the definition; sample_row gets
+// the same result sorting only as far as it needs.
 struct sampling_distribution {
   std::vector<int32_t> ids;
-  std::vector<float> weights;
+  std::vector<double> weights;
 };
 sampling_distribution filtered_distribution(std::span<const float> penalized_logits,
                                             const gpu::sequence_sampling& params);

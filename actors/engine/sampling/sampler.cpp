@@ -1,6 +1,7 @@
 #include "actors/engine/sampling/sampler.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <span>
 #include <vector>
@@ -55,19 +56,23 @@ void sample_batch(const gpu::step_batch& batch, const float* logits, int32_t voc
     const gpu::sequence_sampling& params = batch.sampling[s];
     const std::span<const float> raw(logits + static_cast<size_t>(s) * vocab_size,
                                      static_cast<size_t>(vocab_size));
-    const std::vector<float> logprobs = log_softmax(raw);
+    const double lse = log_sum_exp(raw);
+    const auto logprob = [&](int32_t t) {
+      return std::isnan(raw[t]) ? -std::numeric_limits<float>::infinity()
+                                : static_cast<float>(static_cast<double>(raw[t]) - lse);
+    };
     row.assign(raw.begin(), raw.end());
     const penalty_history history = history_of(batch, s);
     const int32_t token = sample_row(row, params, history.prompt_ids, history.output_ids,
                                      batch.sample_index[s]);
     out.sampled_token_ids[s] = token;
-    out.sampled_logprobs[s] = logprobs[token];
+    out.sampled_logprobs[s] = logprob(token);
     const int32_t num_top =
         std::clamp(params.num_top_logprobs, 0, std::min(max_num_top_logprobs, vocab_size));
-    const std::vector<int32_t> top = top_ids(logprobs, num_top);
+    const std::vector<int32_t> top = top_ids(raw, num_top);
     for (int32_t i = 0; i < num_top; ++i) {
       out.top_token_ids[static_cast<size_t>(s) * max_top + i] = top[i];
-      out.top_logprobs[static_cast<size_t>(s) * max_top + i] = logprobs[top[i]];
+      out.top_logprobs[static_cast<size_t>(s) * max_top + i] = logprob(top[i]);
     }
   }
 }

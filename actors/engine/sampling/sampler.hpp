@@ -7,32 +7,33 @@
 // The function, per sequence s with do_sample[s] == 1 (V = vocab_size, x = a
 // copy of the raw logits row, NaN read as -inf):
 //
-//  1. Logprobs: lp = log_softmax(raw logits) (max-subtracted, sum of exp in
+//  1. Logprobs: lp = log_softmax(raw logits) (max-subtracted, fp32 exp, sum in
 //     fp64). sampled_logprobs[s] = lp[token]; the top num_top_logprobs (<= 20)
 //     entries of lp, descending, ties by ascending id. Penalties and
 //     temperature never change the reported logprobs.
 //  2. Repetition penalty p (!= 1), once per DISTINCT token id t among prompt +
 //     output tokens: x[t] = x[t] > 0 ? x[t] / p : x[t] * p (HF / vLLM).
 //  3. Frequency f and presence r over OUTPUT tokens only, with c = count of t:
-//     x[t] -= f * c + r * (c > 0) (OpenAI / vLLM).
+//     x[t] = (x[t] - f * c) - r, for c > 0, in that fp32 order (OpenAI / vLLM).
 //  4. temperature < 1e-5: greedy, the id of the largest x (lowest id on ties);
 //     top-k / top-p / min-p and the draw are skipped.
 //  5. Otherwise, in fp32: x[t] /= temperature. Order the ids with x > -inf by
 //     descending x, ties by ascending id (the same as descending probability).
 //  6. top-k (0 < k < V): keep the first k of that order.
-//  7. e_i = expf(x_i - x_max) in fp32 for the kept ids, in order (e_0 = 1);
-//     Z = sum of e_i in fp64 in that order. Probabilities are e_i / Z.
-//  8. top-p (< 1): keep the shortest prefix whose fp64 running sum of e_i is
-//     >= top_p * Z (at least one id).
+//  7. e_i = exp(double(x_i) - double(x_max)) in fp64 for the kept ids (e_0 = 1);
+//     Z = sum of the e_i (fp64). Probabilities are e_i / Z.
+//  8. top-p (< 1): keep the shortest prefix whose running sum of e_i (fp64, in
+//     order) is >= top_p * Z (at least one id).
 //  9. min-p (> 0): drop ids with e_i < min_p (p_i < min_p * p_max), never the
-//     first.
-// 10. Draw: u = philox_uniform(seed, sample_index[s]) in [0, 1),
-//     Z' = fp64 sum of the kept e_i, T = u * Z' in fp64; the token is the first
-//     kept id i whose running fp64 sum of e_0..e_i exceeds T (the last kept id if
-//     rounding leaves none).
+//     first. (e is non-increasing, so top-p and min-p each keep a prefix and
+//     together the shorter one.)
+// 10. Draw: u = philox_uniform(seed, sample_index[s]) in [0, 1), Z' = sum of
+//     the kept e_i, T = u * Z' in fp64; the token is the first kept id i whose
+//     running sum e_0 + ... + e_i exceeds T (the last kept id if rounding
+//     leaves none).
 //
-// A parallel implementation that sums in another order can differ only when T
-// falls within fp64 rounding of a CDF boundary.
+// Sums that are not running sums may be taken in any order: implementations
+// differ only when T or top_p * Z falls within fp64 rounding of a boundary.
 #include <cstdint>
 
 #include "gpu/step_batch.hpp"

@@ -101,6 +101,31 @@ TEST(Engine, AnAbortedSequenceFreesItsKvBlocksInTheSameIteration) {
   f.e->abort_request("no-such-request");  // ignored
 }
 
+TEST(Engine, AbortingAWaitingOrPreemptedRequestReportsItOnceAndLeavesOthersIntact) {
+  // A pool so small that the second request is preempted while both decode.
+  engine_fixture f(6, 4, options_with(4, 64, /*prefix_caching=*/false));
+  auto a = make_request("a", make_prompt(8, 1), 12);
+  ASSERT_EQ(f.e->add_request(a), add_error::none);
+  ASSERT_EQ(f.e->add_request(make_request("b", make_prompt(8, 2), 12)), add_error::none);
+  ASSERT_EQ(f.e->add_request(make_request("queued", make_prompt(8, 3), 12)), add_error::none);
+  f.e->step();
+  f.e->step();
+  while (f.e->stats().num_preemptions == 0) f.e->step();
+  f.e->abort_request("b");       // preempted, back in the waiting queue
+  f.e->abort_request("queued");  // never admitted
+  f.e->abort_request("b");       // already gone: ignored
+  EXPECT_EQ(f.e->stats().num_waiting, 0);
+  testing::engine_run run = run_to_completion(*f.e);
+  EXPECT_EQ(run.finished["b"], finish_reason::abort);
+  EXPECT_EQ(run.finished["queued"], finish_reason::abort);
+  EXPECT_TRUE(run.output_ids["queued"].empty());
+  const auto ref = toy_generate(a.prompt_token_ids, a.params, f.e->max_model_len());
+  std::vector<int32_t> tail(ref.output_ids.end() - static_cast<std::ptrdiff_t>(run.output_ids["a"].size()),
+                            ref.output_ids.end());
+  EXPECT_EQ(run.output_ids["a"], tail);  // the rest of a's tokens, as if alone
+  EXPECT_EQ(f.e->stats().num_free_blocks, 6);
+}
+
 TEST(Engine, ThePoolReturnsToItsInitialFreeCountAfterAllRequestsFinish) {
   for (bool prefix_caching : {false, true}) {
     engine_fixture f(40, 4, options_with(6, 32, prefix_caching));
@@ -211,6 +236,11 @@ TEST(Engine, StaticPolicyAdmitsNoRequestWhileABatchRuns) {
   EXPECT_GT(run.first_token_step["d"], end_ab);
   EXPECT_GT(run.first_token_step["e"], std::max(run.finish_step["c"], run.finish_step["d"]));
   for (const auto& batch : f.exec->batches()) EXPECT_LE(batch.num_seqs, 2);
+
+  // Static batches under a pool small enough to preempt still give the same tokens.
+  engine_fixture tight(16, 4, o);
+  run_and_check_against_reference(tight, mixed_requests(6, 2));
+  EXPECT_GT(tight.e->stats().num_preemptions, 0);
 
   // Continuous batching lets c in as soon as a finishes, while b still runs.
   engine_fixture g(128, 8, options_with(2, 64));

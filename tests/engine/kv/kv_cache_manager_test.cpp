@@ -64,6 +64,15 @@ TEST(KvCacheManager, FindsTheLongestCachedRunOfFullPromptBlocks) {
   EXPECT_EQ(kv.find_cached_prefix(c).num_cached_tokens, 0);
 }
 
+TEST(KvCacheManager, AHitStopsAtTheFirstDifferingBlockEvenIfLaterBlocksMatch) {
+  kv_cache_manager kv(16, 4, true);
+  request_state a = make_state(13);
+  compute_prompt(kv, a);
+  request_state b = make_state(13);
+  b.token_ids[5] = 1000;  // second block differs; the third has a's tokens
+  EXPECT_EQ(kv.find_cached_prefix(b).num_cached_tokens, 4);
+}
+
 TEST(KvCacheManager, AFullyCachedPromptLeavesItsLastTokenToCompute) {
   kv_cache_manager kv(16, 4, true);
   request_state a = make_state(8);
