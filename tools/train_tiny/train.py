@@ -116,6 +116,24 @@ def make_config(args, vocab_size):
         use_cache=True)
 
 
+def add_dropout(model, p):
+    """Dropout on the embedding output and on each residual branch (attention
+    o_proj, MLP down_proj), active in training mode only. LlamaConfig offers
+    attention-probability dropout alone, and the corpus is small enough that
+    the model memorises it within a few epochs without this. Hooks are not
+    saved: the exported model is a plain Llama."""
+    if p <= 0:
+        return
+
+    def hook(module, inputs, output):
+        return F.dropout(output, p, module.training)
+
+    model.model.embed_tokens.register_forward_hook(hook)
+    for layer in model.model.layers:
+        layer.self_attn.o_proj.register_forward_hook(hook)
+        layer.mlp.down_proj.register_forward_hook(hook)
+
+
 def window_batches(ids, context, batch_size):
     """Non-overlapping windows of context + 1 tokens, in batches (eval only)."""
     n = (len(ids) - 1) // context
@@ -282,7 +300,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--minutes", type=float, default=8.0, help="wall budget of the training loop")
     ap.add_argument("--max-steps", type=int, default=0, help="fixed step count (smoke tests)")
-    ap.add_argument("--max-epochs", type=float, default=50.0)
+    ap.add_argument("--max-epochs", type=float, default=16.0)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--tokenizer", help="reuse tokenizer.json from this folder instead of training one")
     ap.add_argument("--vocab-size", type=int, default=8192)
@@ -293,10 +311,11 @@ def main():
     ap.add_argument("--kv-heads", type=int, default=2)
     ap.add_argument("--head-dim", type=int, default=64)
     ap.add_argument("--context", type=int, default=512)
-    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--min-lr", type=float, default=2e-4)
     ap.add_argument("--weight-decay", type=float, default=0.1)
+    ap.add_argument("--dropout", type=float, default=0.1)
     ap.add_argument("--warmup-steps", type=int, default=200)
     ap.add_argument("--calibrate-steps", type=int, default=60)
     ap.add_argument("--log-every", type=int, default=50)
@@ -339,6 +358,7 @@ def main():
 
     config = make_config(args, tok.get_vocab_size())
     model = LlamaForCausalLM(config).to(device)
+    add_dropout(model, args.dropout)
     num_params = sum(p.numel() for p in model.parameters())
     log("model: %d parameters (%.1f MB in bf16)" % (num_params, num_params * 2 / 1e6))
 
@@ -351,6 +371,7 @@ def main():
         args.compile = False
         torch.manual_seed(args.seed)
         model = LlamaForCausalLM(config).to(device)
+        add_dropout(model, args.dropout)
         result = train(args, model, train_ids, valid_ids, device)
 
     heldout_loss = mean_loss(model, heldout_ids, args.context, 64, device)
