@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -49,6 +50,8 @@ TEST(CpuPerplexity, of_the_bundled_model_on_the_heldout_excerpt_matches_transfor
     EXPECT_EQ(result->tokens_evaluated, r["tokens_evaluated"].get<int64_t>());
     const double expected = r["perplexity"].get<double>();
     EXPECT_NEAR(result->perplexity(), expected, 0.005 * expected);
+    std::printf("context %d stride %d: cpu executor %.6f, transformers %.6f\n",
+                options.context_tokens, options.stride_tokens, result->perplexity(), expected);
   }
 }
 
