@@ -71,12 +71,15 @@ int run_perplexity(int argc, char** argv) {
 
   const auto started = std::chrono::steady_clock::now();
   const bool json = args.has("json");
+  bool shown_progress = false;
   auto progress = [&](int64_t done, int64_t total) {
-    if (!json) std::fprintf(stderr, "\rwindow %lld/%lld", static_cast<long long>(done),
-                            static_cast<long long>(total));
+    if (json) return;
+    std::fprintf(stderr, "\rwindow %lld/%lld", static_cast<long long>(done),
+                 static_cast<long long>(total));
+    shown_progress = true;
   };
   auto result = engine::compute_perplexity(*exec, ids, window, &error, progress);
-  if (!json) std::fputs("\n", stderr);
+  if (shown_progress) std::fputs("\n", stderr);
   if (!result) return fail(error);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
