@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "cli/serve.hpp"
 #include "config/version.hpp"
 
 int main(int argc, char** argv) {
@@ -9,6 +10,7 @@ int main(int argc, char** argv) {
     std::printf("troupe %s\n", troupe::config::version());
     return 0;
   }
-  std::printf("usage: troupe --help\n");
+  if (argc > 1 && std::strcmp(argv[1], "serve") == 0) return troupe::cli::run_serve(argc - 1, argv + 1);
+  std::printf("usage: troupe serve --help\n");
   return 0;
 }
