@@ -140,14 +140,23 @@ asio::awaitable<bool> serve_generation(Stream& stream, http_out& out, const std:
     record(499, "abort");
   };
 
+  // Rate-limited, and checked between events too: a busy generation must
+  // notice its client leaving as well as an idle one.
+  auto next_peer_check = clock_type::now();
+  auto client_left = [&] {
+    if (clock_type::now() < next_peer_check) return false;
+    next_peer_check = clock_type::now() + milliseconds(100);
+    return peer_gone(lowest.socket());
+  };
   for (;;) {
-    while (q->events.empty()) {
-      q->signal.expires_after(milliseconds(200));
+    bool left = false;
+    while (q->events.empty() && !(left = client_left())) {
+      q->signal.expires_after(milliseconds(100));
       co_await q->signal.async_wait(nothrow);
-      if (q->events.empty() && peer_gone(lowest.socket())) {
-        abandon(false);
-        co_return false;
-      }
+    }
+    if (left || client_left()) {
+      abandon(false);
+      co_return false;
     }
     if (q->events.size() > static_cast<size_t>(st.limits.max_queued_writes)) {
       abandon(true);
@@ -256,8 +265,10 @@ asio::awaitable<void> session_loop(Stream stream, std::shared_ptr<server_state> 
           hec == asio::ssl::error::stream_truncated || hec == asio::error::connection_reset ||
           hec == asio::error::operation_aborted)
         co_return;
+      // A Content-Length over body_limit already fails while reading the header.
       api_error e = hec == http::error::header_limit ? header_too_large(lim.max_header_bytes)
-                                                     : invalid_request("Malformed HTTP request: " + hec.message() + ".");
+                    : hec == http::error::body_limit ? body_too_large(lim.max_body_bytes)
+                    : invalid_request("Malformed HTTP request: " + hec.message() + ".");
       http_out out = api_router::error_reply(e);
       co_await write_reply(stream, out, api_router::new_id("req_"), false, *st);
       metrics.request_finished("other", e.status, seconds_since(t0));

@@ -83,3 +83,32 @@ export function isOpenAIError(body) {
     return e && typeof e.message === 'string' && typeof e.type === 'string' && 'param' in e && 'code' in e;
   } catch { return false; }
 }
+
+// Runs the calling test against a server: when TROUPE_TEST_URL is set (a
+// harness or a parent run started the server) it returns {url, ca}; otherwise
+// it starts `troupe serve`, re-runs this very script as a child with
+// TROUPE_TEST_URL and NODE_EXTRA_CA_CERTS (so fetch-based clients such as the
+// OpenAI SDK trust the generated certificate), stops the server with SIGTERM,
+// checks it exited 0, and exits with the child's status.
+export async function withServer(scriptUrl, extraArgs = []) {
+  if (process.env.TROUPE_TEST_URL) {
+    return { url: process.env.TROUPE_TEST_URL, ca: process.env.TROUPE_TEST_CA || '' };
+  }
+  const srv = await startServer(extraArgs);
+  const { fileURLToPath } = await import('node:url');
+  const env = { ...process.env, TROUPE_TEST_URL: srv.url, TROUPE_TEST_CA: srv.ca, TROUPE_TEST_KEY: API_KEY };
+  if (srv.ca) env.NODE_EXTRA_CA_CERTS = srv.ca;
+  const child = spawn(process.execPath, [fileURLToPath(scriptUrl)], { env, stdio: 'inherit' });
+  const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+  const exitCode = await srv.stop();
+  if (exitCode !== 0) {
+    console.error(`FAIL: troupe serve exited ${exitCode} on SIGTERM (want 0); stderr:\n${srv.stderr()}`);
+    process.exit(1);
+  }
+  process.exit(code);
+}
+
+export async function modelId(url, ca) {
+  const r = await request(url, ca, { path: '/v1/models' });
+  return JSON.parse(r.body).data[0].id;
+}

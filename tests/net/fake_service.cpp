@@ -131,6 +131,10 @@ void fake_service::loop() {
       const int32_t produced = int32_t(r.emitted);
       bool finished = false;
       std::string reason;
+      // ignore_eos: the echo repeats until max_tokens (benchmark mode).
+      if (p.ignore_eos && !r.output_source.empty() && r.emitted >= r.output_source.size()) {
+        r.output_source += r.output_source.substr(0, r.output_source.size());
+      }
       if (r.emitted >= r.output_source.size()) {
         finished = true;
         reason = "stop";

@@ -106,7 +106,7 @@ TEST(Server, AnOversizedBodyIs413) {
   test_server s({}, lim);
   std::string big = R"({"prompt":")" + std::string(4096, 'a') + R"("})";
   http_reply r = request(s.port, "POST", "/v1/completions", big);
-  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(r.status, 413) << r.body;
   EXPECT_EQ(json::parse(r.body)["error"]["type"], "invalid_request_error");
   EXPECT_EQ(request(s.port, "GET", "/health", "", "").status, 200);
 }
@@ -158,6 +158,7 @@ TEST(Server, KeepAliveServesSeveralRequestsOnOneConnection) {
 TEST(Server, AClientVanishingMidStreamCancelsItsRequest) {
   fake_service::options fo;
   fo.step_delay_ms = 20;
+  fo.max_model_len = 1024;
   test_server s(fo);
   int fd = connect_to(s.port);
   std::string body = R"({"prompt":")" + std::string(200, 'z') + R"(","max_tokens":200,"stream":true})";
@@ -172,6 +173,7 @@ TEST(Server, AClientVanishingMidStreamCancelsItsRequest) {
 TEST(Server, AClientVanishingBeforeANonStreamingAnswerCancelsItsRequest) {
   fake_service::options fo;
   fo.step_delay_ms = 20;
+  fo.max_model_len = 1024;
   test_server s(fo);
   int fd = connect_to(s.port);
   std::string body = R"({"prompt":")" + std::string(200, 'z') + R"(","max_tokens":200})";
@@ -203,11 +205,17 @@ TEST(Server, ReadyIs503UntilTheServiceIsReady) {
 TEST(Server, MetricsJoinEngineAndHttpFamilies) {
   test_server s;
   request(s.port, "GET", "/v1/models");
-  http_reply r = request(s.port, "GET", "/metrics", "", "");
+  // The count lands right after the response is written, so poll briefly.
+  http_reply r;
+  const std::string counted = "troupe:http_requests_total{endpoint=\"/v1/models\",status=\"200\"} 1";
+  wait_until([&] {
+    r = request(s.port, "GET", "/metrics", "", "");
+    return r.body.find(counted) != std::string::npos;
+  });
   EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_NE(r.body.find("troupe:kv_free_blocks"), std::string::npos);
-  EXPECT_NE(r.body.find("troupe:http_requests_total{endpoint=\"/v1/models\",status=\"200\"} 1"),
-            std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(counted), std::string::npos) << r.body;
 }
 
 TEST(Server, ShutdownLetsAnInFlightRequestFinish) {
