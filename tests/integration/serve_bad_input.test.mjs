@@ -3,8 +3,9 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import WebSocket from 'ws';
-import { withServer, check, finish, modelId, request, isOpenAIError, API_KEY } from './serve_lib.mjs';
+import { withServer, check, finish, modelId, request, isOpenAIError, API_KEY, requireClient } from './serve_lib.mjs';
+
+const WebSocket = requireClient('ws');
 
 const { url, ca } = await withServer(import.meta.url);
 const model = await modelId(url, ca);

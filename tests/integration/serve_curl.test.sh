@@ -48,7 +48,8 @@ check "tokenize" 'echo "$tok" | grep -q "\"count\":" && echo "$tok" | grep -q "\
 ids=$(echo "$tok" | sed -n 's/.*"tokens":\(\[[^]]*\]\).*/\1/p')
 detok=$(c -H 'Content-Type: application/json' -d "{\"tokens\":$ids}" "$url/detokenize")
 check "detokenize round trip" 'echo "$detok" | grep -q "Hello world"'
-check "metrics in Prometheus text" 'c "$url/metrics" | grep -q "^troupe:http_requests_total{endpoint=\"/v1/models\",status=\"200\"}"'
+metrics=$(c "$url/metrics")
+check "metrics in Prometheus text" 'echo "$metrics" | grep -q "^troupe:http_requests_total{endpoint=\"/v1/models\",status=\"200\"}"'
 check "untrusted certificate is refused" '! curl -sS -o /dev/null "$url/health" 2>/dev/null'
 check "x-request-id on every response" 'c -D - -o /dev/null "$url/nope" | grep -qi "^x-request-id:"'
 

@@ -5,6 +5,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
+
+// Client packages come from tests/node/node_modules through NODE_PATH, which
+// only CommonJS resolution honors (ESM `import` ignores it).
+export const requireClient = createRequire(import.meta.url);
 
 export const API_KEY = process.env.TROUPE_TEST_KEY || 'sk-test-key';
 

@@ -1,7 +1,8 @@
 // The official OpenAI Node SDK against `troupe serve` over HTTPS: chat and
 // completions, streaming and not, include_usage, and typed errors.
-import OpenAI from 'openai';
-import { withServer, check, finish, modelId, API_KEY } from './serve_lib.mjs';
+import { withServer, check, finish, modelId, API_KEY, requireClient } from './serve_lib.mjs';
+
+const OpenAI = requireClient('openai');
 
 const { url, ca } = await withServer(import.meta.url);
 const model = await modelId(url, ca);

@@ -1,8 +1,9 @@
 // The Responses WebSocket mode at /v1/responses with the `ws` client: two
 // streams on one socket, one cancelled; auth by header and by subprotocol.
 import fs from 'node:fs';
-import WebSocket from 'ws';
-import { withServer, check, finish, modelId, API_KEY } from './serve_lib.mjs';
+import { withServer, check, finish, modelId, API_KEY, requireClient } from './serve_lib.mjs';
+
+const WebSocket = requireClient('ws');
 
 const { url, ca } = await withServer(import.meta.url);
 const model = await modelId(url, ca);
@@ -21,7 +22,7 @@ function open(protocols, headers) {
   const until = (pred, ms = 60000) => new Promise((resolve, reject) => {
     const hit = events.find(pred);
     if (hit) return resolve(hit);
-    const t = setTimeout(() => reject(new Error('timed out waiting for an event')), ms);
+    const t = setTimeout(() => reject(new Error('timed out waiting for an event; got: ' + JSON.stringify(events).slice(-1500))), ms);
     waiters.push({ pred, resolve: (e) => { clearTimeout(t); resolve(e); } });
   });
   const closed = new Promise((resolve) => ws.on('close', (code) => resolve(code)));
@@ -34,7 +35,7 @@ const c = open([], { authorization: `Bearer ${API_KEY}` });
 await c.opened;
 c.ws.send(JSON.stringify({ type: 'response.create', stream_id: 'a', model, input: 'Tell me a story', max_output_tokens: 12 }));
 c.ws.send(JSON.stringify({ type: 'response.create', stream_id: 'b', model, input: [{ role: 'user', content: 'Another one' }],
-  instructions: 'Be long.', max_output_tokens: 400, ignore_eos: true, temperature: 0.7 }));
+  instructions: 'Be long.', max_output_tokens: 200, ignore_eos: true, temperature: 0.7 }));
 await c.until((e) => e.type === 'response.created' && e.stream_id === 'b');
 await c.until((e) => e.type === 'response.output_text.delta' && e.stream_id === 'b');
 c.ws.send(JSON.stringify({ type: 'response.cancel', stream_id: 'b' }));
