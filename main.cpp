@@ -10,7 +10,7 @@ int main(int argc, char** argv) {
     std::printf("troupe %s\n", troupe::config::version());
     return 0;
   }
-  if (argc > 1 && std::strcmp(argv[1], "serve") == 0) return troupe::cli::run_serve(argc - 1, argv + 1);
+  if (argc > 1 && std::strcmp(argv[1], "serve") == 0) return troupe::cli::run_serve(argc, argv);
   std::printf("usage: troupe serve --help\n");
   return 0;
 }

@@ -36,16 +36,16 @@ void print_usage() {
   for (const auto& k : config::all_keys()) std::printf("  %s\n", k.c_str());
 }
 
-// argv → config, in two passes so that --config is read before the flags
+// argv (argv[1] == "serve") → config, in two passes so that --config is read before the flags
 // that override it.
 bool build_config(int argc, char** argv, config::troupe_config* cfg, std::string* error) {
-  for (int i = 1; i < argc; ++i) {
+  for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "--config") == 0) {
       if (i + 1 >= argc) return *error = "--config needs a file", false;
       if (auto e = config::load_toml_file(argv[i + 1], cfg)) return *error = *e, false;
     }
   }
-  for (int i = 1; i < argc; ++i) {
+  for (int i = 2; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg.rfind("--", 0) != 0) return *error = "unexpected argument '" + arg + "'", false;
     std::string name = arg.substr(2), value;
@@ -88,7 +88,7 @@ void raise_fd_limit() {
 }  // namespace
 
 int run_serve(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
+  for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
       print_usage();
       return 0;

@@ -5,6 +5,7 @@
 // produces is dropped (and its request cancelled) instead of buffering.
 #include <poll.h>
 
+#include <array>
 #include <chrono>
 #include <deque>
 
@@ -221,6 +222,22 @@ asio::awaitable<void> close_stream(tls_stream& stream) {
   co_await stream.async_shutdown(nothrow);
 }
 
+// After refusing a request we did not read in full (413, 431), keep reading
+// and discarding for a short while before closing: closing with unread bytes
+// makes the kernel send RST, and the client would see "connection reset"
+// instead of our answer (nginx's lingering close).
+template <class Stream>
+asio::awaitable<void> linger(Stream& stream, const config::server_config& lim) {
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+  std::array<char, 16384> scratch;
+  uint64_t drained = 0;
+  while (drained < 2 * uint64_t(lim.max_body_bytes)) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), nothrow);
+    if (ec) break;
+    drained += n;
+  }
+}
+
 template <class Stream>
 asio::awaitable<void> session_loop(Stream stream, std::shared_ptr<server_state> st,
                                    std::shared_ptr<conn_handle> handle) {
@@ -272,6 +289,7 @@ asio::awaitable<void> session_loop(Stream stream, std::shared_ptr<server_state> 
       http_out out = api_router::error_reply(e);
       co_await write_reply(stream, out, api_router::new_id("req_"), false, *st);
       metrics.request_finished("other", e.status, seconds_since(t0));
+      co_await linger(stream, lim);
       break;
     }
     const std::string request_id = request_id_for(parser.get());
@@ -280,6 +298,7 @@ asio::awaitable<void> session_loop(Stream stream, std::shared_ptr<server_state> 
       const std::string path = target.substr(0, target.find('?'));
       if (path == "/v1/responses") {
         lowest.expires_never();
+        handle->on_drain = nullptr;  // the WebSocket session installs its own
         co_await run_ws_session(std::move(stream), parser.release(), request_id, st, handle);
         co_return;
       }
@@ -288,6 +307,7 @@ asio::awaitable<void> session_loop(Stream stream, std::shared_ptr<server_state> 
       http_out out = api_router::error_reply(body_too_large(lim.max_body_bytes));
       co_await write_reply(stream, out, request_id, false, *st);
       metrics.request_finished("other", 413, seconds_since(t0));
+      co_await linger(stream, lim);
       break;
     }
     if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
@@ -305,6 +325,7 @@ asio::awaitable<void> session_loop(Stream stream, std::shared_ptr<server_state> 
         http_out out = api_router::error_reply(body_too_large(lim.max_body_bytes));
         co_await write_reply(stream, out, request_id, false, *st);
         metrics.request_finished("other", 413, seconds_since(t0));
+        co_await linger(stream, lim);
       }
       break;
     }

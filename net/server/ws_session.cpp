@@ -217,7 +217,11 @@ asio::awaitable<void> ws_loop(Stream stream, http_request req, std::string reque
   std::optional<api_error> auth_error = st->router.authenticate(authz, &conn->who);
 
   conn->ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-  conn->ws.read_message_max(static_cast<std::uint64_t>(st->limits.max_body_bytes));
+  // The message size limit is enforced below while reading, so that an
+  // oversized message gets a proper close handshake (1009) in which Beast
+  // drains the rest of it, instead of a reset.
+  const uint64_t max_message_bytes = static_cast<uint64_t>(st->limits.max_body_bytes);
+  conn->ws.read_message_max(0);  // 0 = Beast's own limit off
   conn->ws.set_option(websocket::stream_base::decorator([protocol, request_id](websocket::response_type& res) {
     res.set(http::field::server, "troupe");
     res.set("x-request-id", request_id);
@@ -245,13 +249,18 @@ asio::awaitable<void> ws_loop(Stream stream, http_request req, std::string reque
   beast::flat_buffer buf;
   for (;;) {
     buf.clear();
-    auto [ec, n] = co_await conn->ws.async_read(buf, nothrow);
-    if (ec) {
-      if (ec == websocket::error::message_too_big) {
-        conn->start_close(websocket::close_reason(websocket::close_code::too_big, "message too big"));
-      }
+    beast::error_code ec;
+    bool too_big = false;
+    do {
+      auto [rec, n] = co_await conn->ws.async_read_some(buf, 64 * 1024, nothrow);
+      ec = rec;
+      too_big = buf.size() > max_message_bytes;
+    } while (!ec && !too_big && !conn->ws.is_message_done());
+    if (too_big) {
+      conn->start_close(websocket::close_reason(websocket::close_code::too_big, "message too big"));
       break;
     }
+    if (ec) break;
     if (!conn->ws.got_text()) {
       conn->error_event(invalid_request("Binary frames are not supported; send JSON text frames."), "");
       continue;
