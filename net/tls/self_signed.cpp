@@ -1,6 +1,8 @@
 #include "net/tls/self_signed.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -120,15 +122,15 @@ std::optional<tls_files> load_or_create_self_signed(const std::string& dir, std:
     *error = "cannot generate a self-signed certificate (OpenSSL)";
     return std::nullopt;
   }
-  {
-    std::ofstream k(key_path, std::ios::binary | std::ios::trunc);
-    k << f.key_pem;
-    if (!k) {
-      *error = "cannot write '" + key_path + "'";
-      return std::nullopt;
-    }
+  // The private key is created owner-only from the start (no chmod window).
+  int fd = ::open(key_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool key_written = fd >= 0 && ::write(fd, f.key_pem.data(), f.key_pem.size()) ==
+                                    static_cast<ssize_t>(f.key_pem.size());
+  if (fd >= 0) ::close(fd);
+  if (!key_written) {
+    *error = "cannot write '" + key_path + "'";
+    return std::nullopt;
   }
-  ::chmod(key_path.c_str(), 0600);
   std::ofstream c(cert_path, std::ios::binary | std::ios::trunc);
   c << f.cert_pem;
   if (!c) {
