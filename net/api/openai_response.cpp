@@ -92,16 +92,8 @@ std::string openai_formatter::stream_choice(int32_t index, const actors::generat
   return dump(json::array({ch}));
 }
 
-format_step openai_formatter::on_event(const actors::generation_event& ev) {
-  format_step step;
-  if (ev.error != actors::service_error::none) {
-    api_error e = from_service_error(ev.error, ev.error_message);
-    last_finish_reason_ = "error";
-    step.complete = true;
-    if (opt_.stream) step.bytes = sse_error_event(e);
-    else step.error = std::move(e);
-    return step;
-  }
+void openai_formatter::on_choice_event(const actors::generation_event& ev, format_step* out) {
+  format_step& step = *out;
   const size_t idx = static_cast<size_t>(ev.index);
   if (idx >= choices_.size()) choices_.resize(idx + 1);
   choice& c = choices_[idx];
@@ -122,6 +114,21 @@ format_step openai_formatter::on_event(const actors::generation_event& ev) {
     }
     if (has_payload) step.bytes += chunk(stream_choice(ev.index, ev, /*first=*/false));
   }
+}
+
+format_step openai_formatter::on_event(const actors::generation_event& ev) {
+  format_step step;
+  if (ev.error != actors::service_error::none) {
+    api_error e = from_service_error(ev.error, ev.error_message);
+    last_finish_reason_ = "error";
+    step.complete = true;
+    if (opt_.stream) step.bytes = sse_error_event(e);
+    else step.error = std::move(e);
+    return step;
+  }
+  // The request's final event may stand alone (index -1: no choice, only the
+  // usage); a choice event may also carry done itself.
+  if (ev.index >= 0 && ev.index < 1024) on_choice_event(ev, &step);
   if (ev.done) {
     prompt_tokens_ = ev.prompt_tokens;
     completion_tokens_ = ev.completion_tokens;
@@ -216,8 +223,9 @@ bool ws_response_formatter::on_event(const actors::generation_event& ev, std::ve
     out->push_back(ws_error_event(e, stream_id_));
     return true;
   }
-  if (ev.index != 0) return false;  // Responses streams have one output
-  if (!ev.text_delta.empty()) {
+  // Responses streams have one output (index 0); the final event may stand
+  // alone with index -1.
+  if (ev.index == 0 && !ev.text_delta.empty()) {
     text_ += ev.text_delta;
     json d{{"type", "response.output_text.delta"}, {"item_id", item_id_}, {"output_index", 0},
            {"content_index", 0}, {"delta", ev.text_delta}};

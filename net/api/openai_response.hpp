@@ -49,6 +49,7 @@ class openai_formatter {
     std::string finish_reason;
     std::vector<actors::token_logprob_text> logprobs;
   };
+  void on_choice_event(const actors::generation_event& ev, format_step* out);
   std::string chunk(const std::string& choices_json) const;
   std::string stream_choice(int32_t index, const actors::generation_event& ev, bool first);
   std::string final_body() const;

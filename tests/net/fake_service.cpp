@@ -172,10 +172,13 @@ void fake_service::loop() {
         events.push_back(std::move(e));
       }
       if (finished) {
-        auto& last = events.back();
-        last.done = true;
-        last.prompt_tokens = int32_t(r.request.prompt_token_ids.size());
-        last.completion_tokens = int32_t(produced + (ev.text_delta.empty() ? 0 : 1)) * r.request.n;
+        // Like the real service: a separate final event, on no choice.
+        actors::generation_event done;
+        done.index = -1;
+        done.done = true;
+        done.prompt_tokens = int32_t(r.request.prompt_token_ids.size());
+        done.completion_tokens = int32_t(produced + (ev.text_delta.empty() ? 0 : 1)) * r.request.n;
+        events.push_back(std::move(done));
       }
       batch.emplace_back(r.sink, std::move(events));
       it = finished ? running_.erase(it) : std::next(it);

@@ -82,6 +82,41 @@ TEST(ChatStream, WithoutIncludeUsageChunksHaveNoUsageKey) {
   EXPECT_EQ(json::parse(p[1])["choices"][0]["finish_reason"], "length");
 }
 
+TEST(ChatStream, AStandaloneFinalEventOnNoChoiceEndsTheStream) {
+  openai_formatter f(chat_opts(true, true));
+  actors::generation_event fin = text("!");
+  fin.finished = engine::finish_reason::stop;
+  fin.finish_reason_text = "stop";
+  std::string sse = f.on_event(fin).bytes;
+  actors::generation_event done;
+  done.index = -1;
+  done.done = true;
+  done.prompt_tokens = 3;
+  done.completion_tokens = 1;
+  auto step = f.on_event(done);
+  EXPECT_TRUE(step.complete);
+  sse += step.bytes;
+  auto p = payloads(sse);
+  ASSERT_EQ(p.size(), 4u);  // role, "!"+finish, usage, [DONE]
+  EXPECT_EQ(json::parse(p[1])["choices"][0]["finish_reason"], "stop");
+  EXPECT_EQ(json::parse(p[2])["usage"]["total_tokens"], 4);
+  EXPECT_EQ(p[3], "[DONE]");
+}
+
+TEST(WsResponse, AStandaloneFinalEventCompletesTheResponse) {
+  ws_response_formatter f("resp_x", "", "m", 1);
+  std::vector<std::string> out;
+  EXPECT_FALSE(f.on_event(text("a"), &out));
+  actors::generation_event done;
+  done.index = -1;
+  done.done = true;
+  done.prompt_tokens = 2;
+  done.completion_tokens = 1;
+  EXPECT_TRUE(f.on_event(done, &out));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(json::parse(out[2])["response"]["usage"]["total_tokens"], 3);
+}
+
 TEST(ChatJson, OneBodyWithMessageAndUsage) {
   openai_formatter f(chat_opts(false, false));
   EXPECT_TRUE(f.on_event(text("Hel")).bytes.empty());
