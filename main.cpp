@@ -5,6 +5,7 @@
 
 #include "cli/bench.hpp"
 #include "cli/generate.hpp"
+#include "cli/serve.hpp"
 #include "config/version.hpp"
 
 namespace {
@@ -34,6 +35,7 @@ struct command {
 };
 
 const command commands[] = {
+    {"serve", troupe::cli::run_serve},
     {"generate", troupe::cli::run_generate},
     {"tokenize", troupe::cli::run_tokenize},
     {"detokenize", troupe::cli::run_detokenize},

@@ -1,0 +1,357 @@
+#include "net/api/openai_request.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+namespace troupe::net {
+namespace {
+
+using json = nlohmann::json;
+
+// Parses the body into a JSON object; nlohmann rejects invalid UTF-8 inside
+// strings, so such a body is a 400 like any malformed JSON.
+std::variant<json, api_error> parse_object(std::string_view body) {
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    // Re-parse with exceptions only to learn where it broke.
+    try {
+      (void)json::parse(body);
+    } catch (const json::parse_error& e) {
+      std::string what = e.what();
+      auto pos = what.find("] ");
+      return invalid_json(pos == std::string::npos ? what : what.substr(pos + 2));
+    }
+    return invalid_json("malformed body");
+  }
+  if (!j.is_object()) return invalid_request("The request body must be a JSON object.");
+  return j;
+}
+
+// Reads optional typed fields of one object; the first error sticks.
+class reader {
+ public:
+  explicit reader(const json& obj, std::string prefix = "") : obj_(obj), prefix_(std::move(prefix)) {}
+
+  const json* get(const char* key) const {
+    auto it = obj_.find(key);
+    if (it == obj_.end() || it->is_null()) return nullptr;
+    return &*it;
+  }
+  std::string name(const char* key) const { return prefix_ + key; }
+
+  void fail(api_error e) {
+    if (!error) error = std::move(e);
+  }
+
+  void string(const char* key, std::string* out) {
+    if (const json* v = get(key)) {
+      if (!v->is_string()) return fail(wrong_type(name(key), "a string"));
+      *out = v->get<std::string>();
+    }
+  }
+  void boolean(const char* key, bool* out) {
+    if (const json* v = get(key)) {
+      if (!v->is_boolean()) return fail(wrong_type(name(key), "a boolean"));
+      *out = v->get<bool>();
+    }
+  }
+  bool integer(const char* key, int64_t lo, int64_t hi, int64_t* out) {
+    const json* v = get(key);
+    if (!v) return false;
+    int64_t x = 0;
+    if (v->is_number_integer()) {
+      x = v->is_number_unsigned() && v->get<uint64_t>() > uint64_t(INT64_MAX) ? INT64_MAX
+                                                                             : v->get<int64_t>();
+    } else if (v->is_number_float() && std::isfinite(v->get<double>()) &&
+               v->get<double>() == std::floor(v->get<double>()) &&
+               std::fabs(v->get<double>()) < 9e18) {
+      x = static_cast<int64_t>(v->get<double>());
+    } else {
+      fail(wrong_type(name(key), "an integer"));
+      return false;
+    }
+    if (x < lo || x > hi) {
+      fail(invalid_request("'" + name(key) + "' must be between " + std::to_string(lo) + " and " +
+                               std::to_string(hi) + ", got " + std::to_string(x) + ".",
+                           name(key)));
+      return false;
+    }
+    *out = x;
+    return true;
+  }
+  template <class T>
+  void integer_as(const char* key, int64_t lo, int64_t hi, T* out) {
+    int64_t x = 0;
+    if (integer(key, lo, hi, &x)) *out = static_cast<T>(x);
+  }
+  void number(const char* key, double lo, double hi, float* out, bool lo_open = false) {
+    const json* v = get(key);
+    if (!v) return;
+    if (!v->is_number()) return fail(wrong_type(name(key), "a number"));
+    double x = v->get<double>();
+    if (!std::isfinite(x) || x < lo || x > hi || (lo_open && x == lo)) {
+      std::string range = (lo_open ? "(" : "[") + trim(lo) + ", " + trim(hi) + "]";
+      return fail(invalid_request("'" + name(key) + "' must be in " + range + ", got " + trim(x) + ".",
+                                  name(key)));
+    }
+    *out = static_cast<float>(x);
+  }
+  static std::string trim(double x) {
+    std::string s = std::to_string(x);
+    while (s.size() > 1 && s.back() == '0') s.pop_back();
+    if (!s.empty() && s.back() == '.') s.pop_back();
+    return s;
+  }
+
+  std::optional<api_error> error;
+
+ private:
+  const json& obj_;
+  std::string prefix_;
+};
+
+void read_stop(reader& r, openai_request* out) {
+  const json* v = r.get("stop");
+  if (!v) return;
+  if (v->is_string()) {
+    if (!v->get<std::string>().empty()) out->stop.push_back(v->get<std::string>());
+    return;
+  }
+  if (!v->is_array()) return r.fail(wrong_type("stop", "a string or an array of strings"));
+  if (v->size() > 4) return r.fail(invalid_request("'stop' may hold at most 4 sequences.", "stop"));
+  for (const json& s : *v) {
+    if (!s.is_string()) return r.fail(wrong_type("stop", "a string or an array of strings"));
+    if (!s.get<std::string>().empty()) out->stop.push_back(s.get<std::string>());
+  }
+}
+
+// Sampling fields shared by every generation endpoint (OpenAI's plus the
+// vLLM-style extras top_k, min_p, repetition_penalty, ignore_eos).
+void read_sampling(reader& r, openai_request* out) {
+  engine::sampling_params& p = out->params;
+  r.string("model", &out->model);
+  r.number("temperature", 0.0, 2.0, &p.temperature);
+  r.number("top_p", 0.0, 1.0, &p.top_p, /*lo_open=*/true);
+  int64_t top_k = 0;
+  if (r.integer("top_k", -1, std::numeric_limits<int32_t>::max(), &top_k))
+    p.top_k = top_k < 0 ? 0 : static_cast<int32_t>(top_k);
+  r.number("min_p", 0.0, 1.0, &p.min_p);
+  r.number("presence_penalty", -2.0, 2.0, &p.presence_penalty);
+  r.number("frequency_penalty", -2.0, 2.0, &p.frequency_penalty);
+  r.number("repetition_penalty", 0.0, 2.0, &p.repetition_penalty, /*lo_open=*/true);
+  int64_t seed = 0;
+  if (r.integer("seed", std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(),
+                &seed)) {
+    p.seed = static_cast<uint64_t>(seed);
+    out->has_seed = true;
+  }
+  r.boolean("ignore_eos", &p.ignore_eos);
+  r.string("user", &out->user);
+  read_stop(r, out);
+}
+
+void read_stream(reader& r, openai_request* out) {
+  r.boolean("stream", &out->stream);
+  if (const json* so = r.get("stream_options")) {
+    if (!so->is_object()) return r.fail(wrong_type("stream_options", "an object"));
+    reader inner(*so, "stream_options.");
+    inner.boolean("include_usage", &out->include_usage);
+    if (inner.error) r.fail(*inner.error);
+  }
+}
+
+void read_max_tokens(reader& r, const char* key, openai_request* out) {
+  int64_t v = 0;
+  if (r.integer(key, 1, std::numeric_limits<int32_t>::max(), &v)) out->max_tokens = v;
+}
+
+// A message's content: a string, or an array of {"type":"text"|"input_text", "text"} parts.
+bool read_content(const json& content, const std::string& param, std::string* out, reader& r) {
+  if (content.is_string()) {
+    *out = content.get<std::string>();
+    return true;
+  }
+  if (!content.is_array()) {
+    r.fail(wrong_type(param, "a string or an array of content parts"));
+    return false;
+  }
+  for (const json& part : content) {
+    auto type = part.is_object() ? part.find("type") : part.end();
+    auto text = part.is_object() ? part.find("text") : part.end();
+    if (type == part.end() || !type->is_string() || text == part.end() || !text->is_string()) {
+      r.fail(invalid_request("'" + param + "' parts must be {\"type\":\"text\",\"text\":…}.", param));
+      return false;
+    }
+    const std::string t = type->get<std::string>();
+    if (t != "text" && t != "input_text" && t != "output_text") {
+      r.fail(invalid_request("Content part type '" + t + "' is not supported by this model.", param));
+      return false;
+    }
+    *out += text->get<std::string>();
+  }
+  return true;
+}
+
+void read_messages(reader& r, const json& arr, const char* key, openai_request* out) {
+  if (!arr.is_array()) return r.fail(wrong_type(key, "an array of messages"));
+  if (arr.empty()) return r.fail(invalid_request(std::string("'") + key + "' must not be empty.", key));
+  for (size_t i = 0; i < arr.size(); ++i) {
+    const std::string param = std::string(key) + "[" + std::to_string(i) + "]";
+    const json& m = arr[i];
+    if (!m.is_object()) return r.fail(wrong_type(param, "an object"));
+    auto role = m.find("role");
+    if (role == m.end() || !role->is_string())
+      return r.fail(invalid_request("'" + param + ".role' is a required string.", param + ".role"));
+    actors::chat_message msg;
+    msg.role = role->get<std::string>();
+    static const char* roles[] = {"system", "developer", "user", "assistant", "tool"};
+    bool known = false;
+    for (const char* k : roles) known = known || msg.role == k;
+    if (!known)
+      return r.fail(invalid_request("'" + param + ".role' must be one of system, developer, user, "
+                                    "assistant, tool; got '" + msg.role + "'.",
+                                    param + ".role"));
+    auto content = m.find("content");
+    if (content != m.end() && !content->is_null() &&
+        !read_content(*content, param + ".content", &msg.content, r))
+      return;
+    out->messages.push_back(std::move(msg));
+  }
+}
+
+bool is_token_array(const json& v) {
+  if (!v.is_array() || v.empty()) return false;
+  for (const json& t : v)
+    if (!t.is_number_integer()) return false;
+  return true;
+}
+
+// prompt: "text" | ["text"] | [ids…] | [[ids…]]; several prompts per request are refused.
+void read_prompt(reader& r, openai_request* out) {
+  const json* v = r.get("prompt");
+  if (!v) return r.fail(invalid_request("'prompt' is a required property.", "prompt"));
+  const json* p = v;
+  if (v->is_array() && v->size() == 1 && ((*v)[0].is_string() || (*v)[0].is_array())) p = &(*v)[0];
+  else if (v->is_array() && v->size() > 1 && !is_token_array(*v))
+    return r.fail(invalid_request("Only one prompt per request is supported; send one request per "
+                                  "prompt.", "prompt"));
+  if (p->is_string()) {
+    out->prompt_text = p->get<std::string>();
+    return;
+  }
+  if (!is_token_array(*p))
+    return r.fail(wrong_type("prompt", "a string, an array of token ids, or an array of one of these"));
+  for (const json& t : *p) {
+    if (!t.is_number_unsigned() || t.get<uint64_t>() > uint64_t(std::numeric_limits<int32_t>::max()))
+      return r.fail(invalid_request("'prompt' token ids must be non-negative 32-bit integers.", "prompt"));
+    out->prompt_token_ids.push_back(static_cast<int32_t>(t.get<int64_t>()));
+  }
+}
+
+template <class Fill>
+parse_result parse_with(std::string_view body, Fill fill) {
+  auto parsed = parse_object(body);
+  if (auto* e = std::get_if<api_error>(&parsed)) return *e;
+  const json& j = std::get<json>(parsed);
+  openai_request out;
+  reader r(j);
+  fill(r, j, &out);
+  if (r.error) return *r.error;
+  return out;
+}
+
+}  // namespace
+
+parse_result parse_chat_request(std::string_view body) {
+  return parse_with(body, [](reader& r, const json& j, openai_request* out) {
+    auto m = j.find("messages");
+    if (m == j.end() || m->is_null())
+      return r.fail(invalid_request("'messages' is a required property.", "messages"));
+    read_messages(r, *m, "messages", out);
+    read_sampling(r, out);
+    read_stream(r, out);
+    read_max_tokens(r, "max_tokens", out);
+    read_max_tokens(r, "max_completion_tokens", out);
+    r.integer_as("n", 1, 128, &out->n);
+    r.boolean("logprobs", &out->logprobs);
+    r.integer_as("top_logprobs", 0, 20, &out->top_logprobs);
+    if (out->top_logprobs > 0 && !out->logprobs)
+      r.fail(invalid_request("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs"));
+  });
+}
+
+parse_result parse_completion_request(std::string_view body) {
+  return parse_with(body, [](reader& r, const json&, openai_request* out) {
+    read_prompt(r, out);
+    read_sampling(r, out);
+    read_stream(r, out);
+    read_max_tokens(r, "max_tokens", out);
+    r.integer_as("n", 1, 128, &out->n);
+    int64_t lp = 0;
+    if (r.integer("logprobs", 0, 5, &lp)) {
+      out->logprobs = true;
+      out->top_logprobs = static_cast<int32_t>(lp);
+    }
+  });
+}
+
+parse_result parse_tokenize_request(std::string_view body) {
+  return parse_with(body, [](reader& r, const json& j, openai_request* out) {
+    r.string("model", &out->model);
+    r.boolean("add_special_tokens", &out->add_special_tokens);
+    if (auto m = j.find("messages"); m != j.end() && !m->is_null()) {
+      read_messages(r, *m, "messages", out);
+      return;
+    }
+    auto p = j.find("prompt");
+    if (p == j.end() || p->is_null())
+      return r.fail(invalid_request("'prompt' or 'messages' is required.", "prompt"));
+    if (!p->is_string()) return r.fail(wrong_type("prompt", "a string"));
+    out->prompt_text = p->get<std::string>();
+  });
+}
+
+parse_result parse_detokenize_request(std::string_view body) {
+  return parse_with(body, [](reader& r, const json& j, openai_request* out) {
+    r.string("model", &out->model);
+    auto t = j.find("tokens");
+    if (t == j.end() || t->is_null())
+      return r.fail(invalid_request("'tokens' is a required property.", "tokens"));
+    if (!t->is_array()) return r.fail(wrong_type("tokens", "an array of token ids"));
+    for (const json& id : *t) {
+      if (!id.is_number_unsigned() || id.get<uint64_t>() > uint64_t(std::numeric_limits<int32_t>::max()))
+        return r.fail(invalid_request("'tokens' must hold non-negative 32-bit integers.", "tokens"));
+      out->prompt_token_ids.push_back(static_cast<int32_t>(id.get<int64_t>()));
+    }
+  });
+}
+
+parse_result parse_response_create(std::string_view event_json) {
+  return parse_with(event_json, [](reader& r, const json& j, openai_request* out) {
+    r.string("stream_id", &out->stream_id);
+    for (char ch : out->stream_id) {
+      bool ok = std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.' || ch == '-';
+      if (!ok || out->stream_id.size() > 256)
+        return r.fail(invalid_request("'stream_id' must match ^[A-Za-z0-9_.-]+$ (at most 256).",
+                                      "stream_id"));
+    }
+    std::string instructions;
+    r.string("instructions", &instructions);
+    if (!instructions.empty()) out->messages.push_back({"system", instructions});
+    auto in = j.find("input");
+    if (in == j.end() || in->is_null())
+      return r.fail(invalid_request("'input' is a required property.", "input"));
+    if (in->is_string()) {
+      out->messages.push_back({"user", in->get<std::string>()});
+    } else {
+      read_messages(r, *in, "input", out);
+    }
+    read_sampling(r, out);
+    read_max_tokens(r, "max_output_tokens", out);
+  });
+}
+
+}  // namespace troupe::net

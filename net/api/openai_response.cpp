@@ -1,0 +1,251 @@
+#include "net/api/openai_response.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace troupe::net {
+namespace {
+
+using json = nlohmann::json;
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+json utf8_bytes(const std::string& s) {
+  json a = json::array();
+  for (unsigned char c : s) a.push_back(int(c));
+  return a;
+}
+
+// Chat logprobs: {"content":[{"token","logprob","bytes","top_logprobs":[…]}]}.
+json chat_logprobs(const std::vector<actors::token_logprob_text>& lps) {
+  json content = json::array();
+  for (const auto& lp : lps) {
+    json top = json::array();
+    for (const auto& [tok, v] : lp.top)
+      top.push_back({{"token", tok}, {"logprob", v}, {"bytes", utf8_bytes(tok)}});
+    content.push_back({{"token", lp.token},
+                       {"logprob", lp.logprob},
+                       {"bytes", utf8_bytes(lp.token)},
+                       {"top_logprobs", top}});
+  }
+  return json{{"content", content}, {"refusal", nullptr}};
+}
+
+// Completions logprobs: {tokens, token_logprobs, top_logprobs:[{tok:lp}], text_offset}.
+json completion_logprobs(const std::vector<actors::token_logprob_text>& lps, size_t* offset) {
+  json tokens = json::array(), token_lps = json::array(), tops = json::array(),
+       offsets = json::array();
+  for (const auto& lp : lps) {
+    tokens.push_back(lp.token);
+    token_lps.push_back(lp.logprob);
+    json top = json::object();
+    for (const auto& [tok, v] : lp.top) top[tok] = v;
+    tops.push_back(top);
+    offsets.push_back(*offset);
+    *offset += lp.token.size();
+  }
+  return json{{"tokens", tokens}, {"token_logprobs", token_lps}, {"top_logprobs", tops},
+              {"text_offset", offsets}};
+}
+
+json usage_json(int32_t prompt, int32_t completion, int32_t cached) {
+  return json{{"prompt_tokens", prompt},
+              {"completion_tokens", completion},
+              {"total_tokens", prompt + completion},
+              {"prompt_tokens_details", {{"cached_tokens", cached}}}};
+}
+
+}  // namespace
+
+openai_formatter::openai_formatter(options o) : opt_(std::move(o)) {
+  choices_.resize(static_cast<size_t>(std::max<int32_t>(1, opt_.n)));
+}
+
+std::string openai_formatter::chunk(const std::string& choices_json) const {
+  json c{{"id", opt_.id},
+         {"object", opt_.kind == api_kind::chat ? "chat.completion.chunk" : "text_completion"},
+         {"created", opt_.created_unix_s},
+         {"model", opt_.model},
+         {"system_fingerprint", nullptr},
+         {"choices", json::parse(choices_json)}};
+  if (opt_.include_usage) c["usage"] = nullptr;
+  return "data: " + dump(c) + "\n\n";
+}
+
+std::string openai_formatter::stream_choice(int32_t index, const actors::generation_event& ev,
+                                            bool first) {
+  json ch{{"index", index}};
+  json finish = ev.finished == engine::finish_reason::none ? json(nullptr)
+                                                           : json(ev.finish_reason_text);
+  if (opt_.kind == api_kind::chat) {
+    json delta = json::object();
+    if (first) delta["role"] = "assistant";
+    if (first || !ev.text_delta.empty()) delta["content"] = ev.text_delta;
+    ch["delta"] = delta;
+    ch["logprobs"] = opt_.logprobs && !ev.logprobs.empty() ? chat_logprobs(ev.logprobs) : json(nullptr);
+  } else {
+    ch["text"] = ev.text_delta;
+    ch["logprobs"] = opt_.logprobs && !ev.logprobs.empty()
+                         ? completion_logprobs(ev.logprobs, &completion_text_offset_)
+                         : json(nullptr);
+  }
+  ch["finish_reason"] = finish;
+  return dump(json::array({ch}));
+}
+
+void openai_formatter::on_choice_event(const actors::generation_event& ev, format_step* out) {
+  format_step& step = *out;
+  const size_t idx = static_cast<size_t>(ev.index);
+  if (idx >= choices_.size()) choices_.resize(idx + 1);
+  choice& c = choices_[idx];
+  c.text += ev.text_delta;
+  if (opt_.logprobs) c.logprobs.insert(c.logprobs.end(), ev.logprobs.begin(), ev.logprobs.end());
+  if (ev.finished != engine::finish_reason::none) {
+    c.finish_reason = ev.finish_reason_text;
+    last_finish_reason_ = ev.finish_reason_text;
+  }
+  if (opt_.stream) {
+    const bool has_payload = !ev.text_delta.empty() || ev.finished != engine::finish_reason::none ||
+                             (opt_.logprobs && !ev.logprobs.empty());
+    if (opt_.kind == api_kind::chat && !c.role_sent) {
+      // The first chunk of a choice carries its role (and an empty content).
+      c.role_sent = true;
+      actors::generation_event role_only;
+      step.bytes += chunk(stream_choice(ev.index, role_only, /*first=*/true));
+    }
+    if (has_payload) step.bytes += chunk(stream_choice(ev.index, ev, /*first=*/false));
+  }
+}
+
+format_step openai_formatter::on_event(const actors::generation_event& ev) {
+  format_step step;
+  if (ev.error != actors::service_error::none) {
+    api_error e = from_service_error(ev.error, ev.error_message);
+    last_finish_reason_ = "error";
+    step.complete = true;
+    if (opt_.stream) step.bytes = sse_error_event(e);
+    else step.error = std::move(e);
+    return step;
+  }
+  // The request's final event may stand alone (index -1: no choice, only the
+  // usage); a choice event may also carry done itself.
+  if (ev.index >= 0 && ev.index < 1024) on_choice_event(ev, &step);
+  if (ev.done) {
+    prompt_tokens_ = ev.prompt_tokens;
+    completion_tokens_ = ev.completion_tokens;
+    cached_tokens_ = ev.cached_prompt_tokens;
+    step.complete = true;
+    if (opt_.stream) {
+      if (opt_.include_usage) {
+        json u{{"id", opt_.id},
+               {"object", opt_.kind == api_kind::chat ? "chat.completion.chunk" : "text_completion"},
+               {"created", opt_.created_unix_s},
+               {"model", opt_.model},
+               {"system_fingerprint", nullptr},
+               {"choices", json::array()},
+               {"usage", usage_json(prompt_tokens_, completion_tokens_, cached_tokens_)}};
+        step.bytes += "data: " + dump(u) + "\n\n";
+      }
+      step.bytes += "data: [DONE]\n\n";
+    } else {
+      step.bytes = final_body();
+    }
+  }
+  return step;
+}
+
+std::string openai_formatter::final_body() const {
+  json choices = json::array();
+  size_t offset = 0;
+  for (size_t i = 0; i < choices_.size(); ++i) {
+    const choice& c = choices_[i];
+    json ch{{"index", i}};
+    if (opt_.kind == api_kind::chat) {
+      ch["message"] = {{"role", "assistant"}, {"content", c.text}, {"refusal", nullptr},
+                       {"annotations", json::array()}};
+      ch["logprobs"] = opt_.logprobs ? chat_logprobs(c.logprobs) : json(nullptr);
+    } else {
+      ch["text"] = c.text;
+      offset = 0;
+      ch["logprobs"] = opt_.logprobs ? completion_logprobs(c.logprobs, &offset) : json(nullptr);
+    }
+    ch["finish_reason"] = c.finish_reason.empty() ? json(nullptr) : json(c.finish_reason);
+    choices.push_back(ch);
+  }
+  json body{{"id", opt_.id},
+            {"object", opt_.kind == api_kind::chat ? "chat.completion" : "text_completion"},
+            {"created", opt_.created_unix_s},
+            {"model", opt_.model},
+            {"system_fingerprint", nullptr},
+            {"choices", choices},
+            {"usage", usage_json(prompt_tokens_, completion_tokens_, cached_tokens_)}};
+  return dump(body);
+}
+
+ws_response_formatter::ws_response_formatter(std::string response_id, std::string stream_id,
+                                             std::string model, int64_t created_unix_s)
+    : response_id_(std::move(response_id)),
+      stream_id_(std::move(stream_id)),
+      model_(std::move(model)),
+      item_id_("msg_" + response_id_.substr(response_id_.find('_') + 1)),
+      created_(created_unix_s) {}
+
+std::string ws_response_formatter::response_object(const std::string& status, bool with_usage) const {
+  json content = json::array();
+  json output = json::array();
+  if (!text_.empty() || status == "completed") {
+    content.push_back({{"type", "output_text"}, {"text", text_}, {"annotations", json::array()}});
+    output.push_back({{"type", "message"}, {"id", item_id_}, {"status", status == "completed" ? "completed" : "incomplete"},
+                      {"role", "assistant"}, {"content", content}});
+  }
+  json r{{"id", response_id_}, {"object", "response"}, {"created_at", created_},
+         {"status", status}, {"model", model_}, {"output", output}};
+  r["usage"] = with_usage ? json{{"input_tokens", input_tokens_}, {"output_tokens", output_tokens_},
+                                 {"total_tokens", input_tokens_ + output_tokens_}}
+                          : json(nullptr);
+  return dump(r);
+}
+
+std::string ws_response_formatter::stamp(std::string type_and_fields) {
+  json j = json::parse(type_and_fields);
+  j["sequence_number"] = sequence_number_++;
+  if (!stream_id_.empty()) j["stream_id"] = stream_id_;
+  return dump(j);
+}
+
+std::string ws_response_formatter::created_event() {
+  json j{{"type", "response.created"}, {"response", json::parse(response_object("in_progress", false))}};
+  return stamp(dump(j));
+}
+
+bool ws_response_formatter::on_event(const actors::generation_event& ev, std::vector<std::string>* out) {
+  if (ev.error != actors::service_error::none) {
+    api_error e = from_service_error(ev.error, ev.error_message);
+    out->push_back(ws_error_event(e, stream_id_));
+    return true;
+  }
+  // Responses streams have one output (index 0); the final event may stand
+  // alone with index -1.
+  if (ev.index == 0 && !ev.text_delta.empty()) {
+    text_ += ev.text_delta;
+    json d{{"type", "response.output_text.delta"}, {"item_id", item_id_}, {"output_index", 0},
+           {"content_index", 0}, {"delta", ev.text_delta}};
+    out->push_back(stamp(dump(d)));
+  }
+  if (!ev.done) return false;
+  input_tokens_ = ev.prompt_tokens;
+  output_tokens_ = ev.completion_tokens;
+  json done{{"type", "response.output_text.done"}, {"item_id", item_id_}, {"output_index", 0},
+            {"content_index", 0}, {"text", text_}};
+  out->push_back(stamp(dump(done)));
+  json completed{{"type", "response.completed"},
+                 {"response", json::parse(response_object("completed", true))}};
+  out->push_back(stamp(dump(completed)));
+  return true;
+}
+
+std::string ws_response_formatter::cancelled_event() {
+  json j{{"type", "response.cancelled"}, {"response", json::parse(response_object("cancelled", false))}};
+  return stamp(dump(j));
+}
+
+}  // namespace troupe::net

@@ -1,0 +1,260 @@
+#include "net/api/router.hpp"
+
+#include <chrono>
+#include <ctime>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+namespace troupe::net {
+namespace {
+
+using json = nlohmann::json;
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::string path_of(const std::string& target) {
+  auto q = target.find('?');
+  return q == std::string::npos ? target : target.substr(0, q);
+}
+
+int64_t now_unix_s() { return static_cast<int64_t>(std::time(nullptr)); }
+
+http_out json_reply(int status, const json& j, std::string endpoint) {
+  http_out out;
+  out.status = status;
+  out.body = dump(j);
+  out.endpoint = std::move(endpoint);
+  return out;
+}
+
+// Which methods each fixed route takes; auth says whether a key is needed.
+struct route {
+  const char* path;
+  const char* method;
+  bool auth;
+};
+constexpr route kRoutes[] = {
+    {"/health", "GET", false},        {"/ready", "GET", false},
+    {"/metrics", "GET", false},       {"/v1/models", "GET", true},
+    {"/v1/chat/completions", "POST", true}, {"/v1/completions", "POST", true},
+    {"/tokenize", "POST", true},      {"/detokenize", "POST", true},
+    {"/v1/responses", "GET", true},
+};
+
+const route* find_route(const std::string& path) {
+  for (const route& r : kRoutes)
+    if (path == r.path) return &r;
+  if (path.rfind("/v1/models/", 0) == 0 && path.size() > 11) return &kRoutes[3];
+  return nullptr;
+}
+
+}  // namespace
+
+api_router::api_router(actors::generation_service& service, request_hooks& hooks,
+                       edge_metrics& metrics)
+    : service_(service), hooks_(hooks), metrics_(metrics) {}
+
+std::string api_router::new_id(const std::string& prefix) {
+  thread_local std::mt19937_64 rng{std::random_device{}() ^
+                                   uint64_t(std::chrono::steady_clock::now().time_since_epoch().count())};
+  static const char* hex = "0123456789abcdef";
+  std::string id = prefix;
+  for (int i = 0; i < 24; ++i) id += hex[rng() & 15];
+  return id;
+}
+
+http_out api_router::error_reply(const api_error& e) {
+  http_out out;
+  out.status = e.status;
+  out.body = error_body(e);
+  out.headers = error_headers(e);
+  return out;
+}
+
+std::optional<api_error> api_router::authenticate(const std::string& authorization, principal* who) {
+  if (auto refusal = hooks_.authenticate(authorization, who)) return from_refusal(*refusal);
+  return std::nullopt;
+}
+
+http_out api_router::handle(const http_in& in) {
+  const std::string path = path_of(in.target);
+  const route* r = find_route(path);
+  if (r == nullptr) {
+    http_out out = error_reply(route_not_found(in.method, path));
+    out.endpoint = "other";
+    return out;
+  }
+  const std::string endpoint = r->path == std::string("/v1/models") ? "/v1/models" : r->path;
+  auto finish = [&](http_out out) {
+    out.endpoint = endpoint;
+    return out;
+  };
+  if (in.method != r->method) return finish(error_reply(method_not_allowed(in.method, path, r->method)));
+  principal who;
+  if (r->auth) {
+    if (auto e = authenticate(in.authorization, &who)) return finish(error_reply(*e));
+  }
+  if (path == "/health") return json_reply(200, json{{"status", "ok"}}, endpoint);
+  if (path == "/ready") {
+    if (!service_.ready()) return finish(error_reply(not_ready()));
+    return json_reply(200, json{{"status", "ready"}}, endpoint);
+  }
+  if (path == "/metrics") {
+    http_out out;
+    out.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    std::string engine = service_.metrics_text();
+    if (!engine.empty() && engine.back() != '\n') engine += '\n';
+    out.body = metrics_.render(engine);
+    return finish(std::move(out));
+  }
+  if (path == "/v1/responses")
+    return finish(error_reply(invalid_request(
+        "/v1/responses is served over WebSocket only: connect with ws:// or wss:// and send "
+        "{\"type\":\"response.create\", …} events.")));
+  if (endpoint == "/v1/models") return finish(models(path));
+  if (path == "/tokenize") return finish(tokenize(in));
+  if (path == "/detokenize") return finish(detokenize(in));
+  if (!service_.ready()) return finish(error_reply(not_ready()));
+  return finish(generation(in, path == "/v1/chat/completions" ? api_kind::chat : api_kind::completion, who));
+}
+
+http_out api_router::models(const std::string& path) {
+  const actors::model_info m = service_.model();
+  json card{{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", "troupe"},
+            {"max_model_len", m.max_model_len}};
+  if (path == "/v1/models") return json_reply(200, json{{"object", "list"}, {"data", json::array({card})}}, "");
+  const std::string id = path.substr(std::string("/v1/models/").size());
+  if (id != m.id) return error_reply(model_not_found(id));
+  return json_reply(200, card, "");
+}
+
+http_out api_router::tokenize(const http_in& in) {
+  parse_result parsed = parse_tokenize_request(in.body);
+  if (auto* e = std::get_if<api_error>(&parsed)) return error_reply(*e);
+  openai_request& req = std::get<openai_request>(parsed);
+  const actors::model_info m = service_.model();
+  if (!req.model.empty() && req.model != m.id) return error_reply(model_not_found(req.model));
+  std::string text;
+  bool add_special = req.add_special_tokens;
+  if (!req.messages.empty()) {
+    std::string err;
+    auto rendered = service_.render_chat(req.messages, /*add_generation_prompt=*/true, &err);
+    if (!rendered) return error_reply(no_chat_template(m.id, err));
+    text = *rendered;
+    add_special = false;  // the template already wrote the special tokens
+  } else {
+    text = *req.prompt_text;
+  }
+  std::vector<int32_t> ids = service_.tokenize(text, add_special);
+  return json_reply(200, json{{"tokens", ids}, {"count", ids.size()}, {"max_model_len", m.max_model_len}}, "");
+}
+
+http_out api_router::detokenize(const http_in& in) {
+  parse_result parsed = parse_detokenize_request(in.body);
+  if (auto* e = std::get_if<api_error>(&parsed)) return error_reply(*e);
+  openai_request& req = std::get<openai_request>(parsed);
+  if (!req.model.empty() && req.model != service_.model().id) return error_reply(model_not_found(req.model));
+  return json_reply(200, json{{"prompt", service_.detokenize(req.prompt_token_ids)}}, "");
+}
+
+std::optional<api_error> api_router::prepare(openai_request& req, api_kind kind, bool chat_messages,
+                                             const principal& who, actors::generation_request* out,
+                                             int64_t* estimated_tokens) {
+  const actors::model_info m = service_.model();
+  if (!req.model.empty() && req.model != m.id) return model_not_found(req.model);
+  const std::string prompt_param = chat_messages ? (kind == api_kind::chat ? "messages" : "input") : "prompt";
+  std::vector<int32_t> ids;
+  if (chat_messages) {
+    std::string err;
+    auto rendered = service_.render_chat(req.messages, /*add_generation_prompt=*/true, &err);
+    if (!rendered) {
+      if (!m.has_chat_template) return no_chat_template(m.id, err);
+      return invalid_request("Cannot render the messages with the chat template: " + err, prompt_param);
+    }
+    ids = service_.tokenize(*rendered, /*add_special_tokens=*/false);
+  } else if (req.prompt_text) {
+    ids = service_.tokenize(*req.prompt_text, /*add_special_tokens=*/true);
+  } else {
+    ids = std::move(req.prompt_token_ids);
+  }
+  if (ids.empty()) return invalid_request("The prompt is empty.", prompt_param);
+  const int64_t prompt_len = static_cast<int64_t>(ids.size());
+  const int64_t max_len = m.max_model_len;
+  int64_t max_tokens = 0;
+  if (max_len > 0 && prompt_len >= max_len)
+    return context_length_exceeded(max_len, prompt_len, req.max_tokens.value_or(0), prompt_param);
+  if (req.max_tokens) {
+    max_tokens = *req.max_tokens;
+    if (max_len > 0 && prompt_len + max_tokens > max_len)
+      return context_length_exceeded(max_len, prompt_len, max_tokens, prompt_param);
+  } else if (kind == api_kind::chat) {
+    max_tokens = max_len > 0 ? max_len - prompt_len : 256;  // up to the context
+  } else {
+    max_tokens = max_len > 0 ? std::min<int64_t>(16, max_len - prompt_len) : 16;
+  }
+  *estimated_tokens = prompt_len + max_tokens * req.n;
+  admission adm;
+  if (auto refusal = hooks_.admit(who, m.id, *estimated_tokens, &adm)) return from_refusal(*refusal);
+
+  out->model = m.id;
+  out->prompt_token_ids = std::move(ids);
+  out->add_special_tokens = false;
+  out->params = req.params;
+  out->params.max_tokens = static_cast<int32_t>(max_tokens);
+  out->params.return_logprobs = req.logprobs;
+  out->params.num_top_logprobs = req.top_logprobs;
+  out->has_seed = req.has_seed;
+  out->stop = req.stop;
+  out->n = req.n;
+  out->principal = who.id;
+  return std::nullopt;
+}
+
+http_out api_router::generation(const http_in& in, api_kind kind, const principal& who) {
+  parse_result parsed = kind == api_kind::chat ? parse_chat_request(in.body)
+                                               : parse_completion_request(in.body);
+  if (auto* e = std::get_if<api_error>(&parsed)) return error_reply(*e);
+  openai_request& req = std::get<openai_request>(parsed);
+  auto pending = std::make_shared<pending_generation>();
+  if (auto e = prepare(req, kind, kind == api_kind::chat, who, &pending->request, &pending->estimated_tokens))
+    return error_reply(*e);
+  pending->request.request_id = new_id(kind == api_kind::chat ? "chatcmpl-" : "cmpl-");
+  openai_formatter::options fo;
+  fo.kind = kind;
+  fo.id = pending->request.request_id;
+  fo.model = pending->request.model;
+  fo.created_unix_s = now_unix_s();
+  fo.stream = req.stream;
+  fo.include_usage = req.stream && req.include_usage;
+  fo.n = req.n;
+  fo.logprobs = req.logprobs;
+  pending->formatter = std::make_unique<openai_formatter>(fo);
+  pending->stream = req.stream;
+  pending->who = who;
+  pending->endpoint = kind == api_kind::chat ? "/v1/chat/completions" : "/v1/completions";
+  http_out out;
+  out.generation = std::move(pending);
+  if (req.stream) out.content_type = "text/event-stream";
+  return out;
+}
+
+std::variant<pending_ws_generation, api_error> api_router::prepare_response_create(
+    const std::string& event_json, const principal& who) {
+  parse_result parsed = parse_response_create(event_json);
+  if (auto* e = std::get_if<api_error>(&parsed)) return *e;
+  if (!service_.ready()) return not_ready();
+  openai_request& req = std::get<openai_request>(parsed);
+  pending_ws_generation out;
+  // Responses default to "up to the context" like chat.
+  if (auto e = prepare(req, api_kind::chat, /*chat_messages=*/true, who, &out.request, &out.estimated_tokens)) {
+    if (e->param == "messages") e->param = "input";
+    return *e;
+  }
+  out.request.request_id = new_id("resp_");
+  out.formatter = std::make_unique<ws_response_formatter>(out.request.request_id, req.stream_id,
+                                                          out.request.model, now_unix_s());
+  return out;
+}
+
+}  // namespace troupe::net

@@ -1,0 +1,91 @@
+#pragma once
+// The OpenAI-compatible API as a function of one parsed HTTP request: routing,
+// authentication, validation, prompt rendering and tokenization, admission.
+// No sockets here: the session feeds requests in and, for generations, starts
+// the prepared request and streams the formatter's output.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "actors/generation_service.hpp"
+#include "net/api/edge_metrics.hpp"
+#include "net/api/openai_request.hpp"
+#include "net/api/openai_response.hpp"
+#include "net/edge/request_hooks.hpp"
+#include "net/errors.hpp"
+
+namespace troupe::net {
+
+struct http_in {
+  std::string method;         // "GET", "POST", …
+  std::string target;         // path and query
+  std::string body;
+  std::string authorization;  // raw header value
+  std::string request_id;     // x-request-id of this exchange
+  std::string client_address;
+};
+
+// A generation that passed every check; the session starts it.
+struct pending_generation {
+  actors::generation_request request;
+  std::unique_ptr<openai_formatter> formatter;
+  bool stream = false;
+  principal who;
+  int64_t estimated_tokens = 0;
+  std::string endpoint;
+};
+
+struct http_out {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string endpoint;                            // metrics label
+  std::shared_ptr<pending_generation> generation;  // set: stream this instead of body
+};
+
+// A prepared Responses-WebSocket generation.
+struct pending_ws_generation {
+  actors::generation_request request;
+  std::unique_ptr<ws_response_formatter> formatter;
+  int64_t estimated_tokens = 0;
+};
+
+class api_router {
+ public:
+  api_router(actors::generation_service& service, request_hooks& hooks, edge_metrics& metrics);
+
+  http_out handle(const http_in& in);
+
+  // WebSocket upgrade: nullopt when the credential is accepted.
+  std::optional<api_error> authenticate(const std::string& authorization, principal* who);
+  std::variant<pending_ws_generation, api_error> prepare_response_create(const std::string& event_json,
+                                                                        const principal& who);
+
+  static http_out error_reply(const api_error& e);
+  // "chatcmpl-…" style ids: a prefix plus 24 random hex digits.
+  static std::string new_id(const std::string& prefix);
+
+  actors::generation_service& service() { return service_; }
+  request_hooks& hooks() { return hooks_; }
+  edge_metrics& metrics() { return metrics_; }
+
+ private:
+  http_out generation(const http_in& in, api_kind kind, const principal& who);
+  http_out tokenize(const http_in& in);
+  http_out detokenize(const http_in& in);
+  http_out models(const std::string& path);
+  // Model check, prompt → token ids, max_tokens and context checks, admission.
+  std::optional<api_error> prepare(openai_request& req, api_kind kind, bool chat_messages,
+                                   const principal& who, actors::generation_request* out,
+                                   int64_t* estimated_tokens);
+
+  actors::generation_service& service_;
+  request_hooks& hooks_;
+  edge_metrics& metrics_;
+};
+
+}  // namespace troupe::net

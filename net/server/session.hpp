@@ -1,0 +1,94 @@
+#pragma once
+// Internal to net/server/*.cpp (it pulls in Beast): the state every session
+// shares and the session entry points, one per stream type.
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include "config/troupe_config.hpp"
+#include "net/api/router.hpp"
+
+namespace troupe::net::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+using http_request = http::request<http::string_body>;
+inline constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+// Lets actor threads post engine events to a session strand only while the
+// io_context is alive: the server closes it before tearing the context down.
+class post_gate {
+ public:
+  template <class Executor, class F>
+  void post(const Executor& ex, F&& f) {
+    std::lock_guard lock(mu_);
+    if (open_) asio::post(ex, std::forward<F>(f));
+  }
+  void close() {
+    std::lock_guard lock(mu_);
+    open_ = false;
+  }
+
+ private:
+  std::mutex mu_;
+  bool open_ = true;
+};
+
+// What the server needs to reach one connection at shutdown.
+struct conn_handle {
+  asio::any_io_executor strand;
+  std::function<void()> on_drain;  // runs on strand; set by the session
+};
+
+struct server_state {
+  server_state(api_router& r, config::server_config l) : router(r), limits(std::move(l)) {}
+  api_router& router;
+  config::server_config limits;
+  std::shared_ptr<post_gate> gate = std::make_shared<post_gate>();
+  std::atomic<bool> draining{false};
+
+  std::mutex conns_mu;
+  std::set<std::shared_ptr<conn_handle>> conns;
+  void add(const std::shared_ptr<conn_handle>& h) {
+    std::lock_guard lock(conns_mu);
+    conns.insert(h);
+  }
+  void remove(const std::shared_ptr<conn_handle>& h) {
+    std::lock_guard lock(conns_mu);
+    conns.erase(h);
+  }
+};
+
+// Serves HTTP/1.1 requests on an accepted (and, for TLS, handshaken) stream
+// until the client leaves, a limit or timeout hits, or the server drains.
+asio::awaitable<void> run_http_session(plain_stream stream, std::shared_ptr<server_state> st,
+                                       std::shared_ptr<conn_handle> handle);
+asio::awaitable<void> run_http_session(tls_stream stream, std::shared_ptr<server_state> st,
+                                       std::shared_ptr<conn_handle> handle);
+
+// Takes over after an upgrade request to /v1/responses.
+asio::awaitable<void> run_ws_session(plain_stream stream, http_request request, std::string request_id,
+                                     std::shared_ptr<server_state> st, std::shared_ptr<conn_handle> handle);
+asio::awaitable<void> run_ws_session(tls_stream stream, http_request request, std::string request_id,
+                                     std::shared_ptr<server_state> st, std::shared_ptr<conn_handle> handle);
+
+// True when the peer closed its side (FIN/RST seen): POLLRDHUP on the socket,
+// so a vanished client is noticed while its request is still generating.
+bool peer_gone(tcp::socket& socket);
+
+}  // namespace troupe::net::detail

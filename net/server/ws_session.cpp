@@ -1,0 +1,303 @@
+// The Responses WebSocket mode at /v1/responses: one socket carries several
+// generation streams (stream_id lanes). A reader coroutine takes client events
+// (response.create, response.cancel); engine events arrive on the same strand
+// and are turned into JSON text frames queued for a writer coroutine, so reads
+// and writes overlap but each side has one operation in flight.
+#include <chrono>
+#include <deque>
+#include <map>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <nlohmann/json.hpp>
+
+#include "net/server/session.hpp"
+
+namespace troupe::net::detail {
+namespace {
+
+namespace websocket = beast::websocket;
+using json = nlohmann::json;
+
+constexpr size_t kMaxStreamsPerSocket = 16;
+constexpr const char* kKeyProtocol = "openai-insecure-api-key.";
+
+struct lane {
+  std::string stream_id;
+  std::unique_ptr<ws_response_formatter> formatter;
+  int64_t estimated_tokens = 0;
+  std::chrono::steady_clock::time_point t0;
+};
+
+template <class Stream>
+struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
+  ws_conn(Stream s, std::shared_ptr<server_state> state)
+      : ws(std::move(s)), st(std::move(state)), out_signal(ws.get_executor()) {}
+
+  websocket::stream<Stream> ws;
+  std::shared_ptr<server_state> st;
+  principal who;
+  std::map<std::string, lane> lanes;  // by request id
+  std::deque<std::string> out;
+  asio::steady_timer out_signal;
+  bool closing = false;            // writer: send close after the queue drains
+  bool writer_done = false;
+  bool draining = false;
+  websocket::close_reason close_with{websocket::close_code::normal};
+
+  void send(std::string frame) {
+    out.push_back(std::move(frame));
+    out_signal.cancel();
+  }
+  void start_close(websocket::close_reason why) {
+    if (closing) return;
+    closing = true;
+    close_with = std::move(why);
+    out_signal.cancel();
+  }
+
+  void finish_lane(std::map<std::string, lane>::iterator it, int status, const std::string& reason) {
+    request_record rec;
+    rec.request_id = it->first;
+    rec.principal_id = who.id;
+    rec.endpoint = "ws:/v1/responses";
+    rec.status = status;
+    rec.finish_reason = reason;
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second.t0).count();
+    rec.total_ms = secs * 1000.0;
+    st->router.hooks().record(who, it->second.estimated_tokens, rec);
+    st->router.metrics().request_finished("ws:/v1/responses", status, secs);
+    if (status == 200) st->router.metrics().generation_finished(reason, secs);
+    lanes.erase(it);
+    if (draining && lanes.empty()) start_close(websocket::close_reason(websocket::close_code::going_away));
+  }
+
+  void on_engine_event(const std::string& request_id, actors::generation_event ev) {
+    auto it = lanes.find(request_id);
+    if (it == lanes.end()) return;  // cancelled lane: late events are dropped
+    std::vector<std::string> frames;
+    bool terminal = it->second.formatter->on_event(ev, &frames);
+    for (auto& f : frames) send(std::move(f));
+    if (out.size() > static_cast<size_t>(st->limits.max_queued_writes)) {
+      // The client reads slower than we produce: drop it rather than buffer.
+      st->router.metrics().slow_client_dropped();
+      abort_all();
+      start_close(websocket::close_reason(websocket::close_code::policy_error, "reader too slow"));
+      return;
+    }
+    if (terminal) {
+      bool failed = ev.error != actors::service_error::none;
+      finish_lane(it, failed ? from_service_error(ev.error, "").status : 200,
+                  failed ? "error" : ev.finish_reason_text);
+    }
+  }
+
+  void abort_all() {
+    for (auto& [id, l] : lanes) st->router.service().cancel(id);
+    lanes.clear();
+  }
+
+  void error_event(const api_error& e, const std::string& stream_id) {
+    st->router.metrics().request_finished("ws:/v1/responses", e.status, 0.0);
+    send(ws_error_event(e, stream_id));
+  }
+
+  void on_client_event(const std::string& text) {
+    json j = json::parse(text, nullptr, false);
+    if (j.is_discarded()) return error_event(invalid_json("the event is not a JSON object"), "");
+    if (!j.is_object()) return error_event(invalid_request("An event must be a JSON object."), "");
+    std::string stream_id;
+    if (auto s = j.find("stream_id"); s != j.end() && s->is_string()) stream_id = s->get<std::string>();
+    auto type = j.find("type");
+    if (type == j.end() || !type->is_string())
+      return error_event(invalid_request("The 'type' field is missing.", std::string("type")), stream_id);
+    const std::string t = type->get<std::string>();
+    if (t == "response.cancel") {
+      for (auto it = lanes.begin(); it != lanes.end(); ++it) {
+        if (it->second.stream_id != stream_id) continue;
+        st->router.service().cancel(it->first);
+        send(it->second.formatter->cancelled_event());
+        finish_lane(it, 200, "abort");
+        return;
+      }
+      return error_event(invalid_request("No active response on stream_id '" + stream_id + "'.",
+                                         std::string("stream_id")), stream_id);
+    }
+    if (t != "response.create")
+      return error_event(invalid_request("Unknown event type '" + t + "'.", std::string("type")), stream_id);
+    if (draining) return error_event(shutting_down(), stream_id);
+    for (auto& [id, l] : lanes)
+      if (l.stream_id == stream_id)
+        return error_event(invalid_request("stream_id '" + stream_id + "' already has a response in "
+                                           "progress.", std::string("stream_id"),
+                                           std::string("stream_id_in_use")), stream_id);
+    if (lanes.size() >= kMaxStreamsPerSocket)
+      return error_event(invalid_request("At most " + std::to_string(kMaxStreamsPerSocket) +
+                                         " streams may run at once on one socket.",
+                                         std::string("stream_id"),
+                                         std::string("websocket_stream_limit_reached")), stream_id);
+    auto prepared = st->router.prepare_response_create(text, who);
+    if (auto* e = std::get_if<api_error>(&prepared)) return error_event(*e, stream_id);
+    pending_ws_generation& gen = std::get<pending_ws_generation>(prepared);
+    const std::string request_id = gen.request.request_id;
+    auto self = this->shared_from_this();
+    auto gate = st->gate;
+    auto ex = ws.get_executor();
+    actors::event_sink sink = [self, gate, ex, request_id](actors::generation_event ev) {
+      gate->post(ex, [self, request_id, ev = std::move(ev)]() mutable {
+        self->on_engine_event(request_id, std::move(ev));
+      });
+    };
+    std::string err;
+    gen.request.principal = who.id;
+    actors::service_error se = st->router.service().start(gen.request, std::move(sink), &err);
+    if (se != actors::service_error::none) return error_event(from_service_error(se, err), stream_id);
+    send(gen.formatter->created_event());
+    lane l;
+    l.stream_id = stream_id;
+    l.formatter = std::move(gen.formatter);
+    l.estimated_tokens = gen.estimated_tokens;
+    l.t0 = std::chrono::steady_clock::now();
+    lanes.emplace(request_id, std::move(l));
+  }
+
+  asio::awaitable<void> writer() {
+    auto self = this->shared_from_this();
+    for (;;) {
+      while (out.empty() && !closing) {
+        out_signal.expires_at(asio::steady_timer::time_point::max());
+        co_await out_signal.async_wait(nothrow);
+      }
+      if (out.empty() && closing) break;
+      ws.text(true);
+      auto [ec, n] = co_await ws.async_write(asio::buffer(out.front()), nothrow);
+      if (ec) break;
+      out.pop_front();
+    }
+    if (closing) co_await ws.async_close(close_with, nothrow);
+    writer_done = true;
+  }
+};
+
+// The key from Authorization, or from the browser subprotocol convention.
+std::string credential_of(const http_request& req, std::string* accepted_protocol) {
+  std::string authz(req[http::field::authorization]);
+  std::string offered(req[http::field::sec_websocket_protocol]);
+  std::string key_from_protocol, other;
+  size_t pos = 0;
+  while (pos < offered.size()) {
+    size_t comma = offered.find(',', pos);
+    std::string p = offered.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    while (!p.empty() && p.front() == ' ') p.erase(p.begin());
+    while (!p.empty() && p.back() == ' ') p.pop_back();
+    if (p.rfind(kKeyProtocol, 0) == 0) {
+      key_from_protocol = p.substr(std::string(kKeyProtocol).size());
+      if (accepted_protocol->empty()) *accepted_protocol = p;
+    } else if (!p.empty() && other.empty()) {
+      other = p;
+    }
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  // Echo a non-secret protocol when one was offered alongside the key.
+  if (!other.empty()) *accepted_protocol = other;
+  if (authz.empty() && !key_from_protocol.empty()) authz = "Bearer " + key_from_protocol;
+  return authz;
+}
+
+template <class Stream>
+asio::awaitable<void> ws_loop(Stream stream, http_request req, std::string request_id,
+                              std::shared_ptr<server_state> st, std::shared_ptr<conn_handle> handle) {
+  auto conn = std::make_shared<ws_conn<Stream>>(std::move(stream), st);
+  std::string protocol;
+  const std::string authz = credential_of(req, &protocol);
+  std::optional<api_error> auth_error = st->router.authenticate(authz, &conn->who);
+
+  conn->ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  // The message size limit is enforced below while reading, so that an
+  // oversized message gets a proper close handshake (1009) in which Beast
+  // drains the rest of it, instead of a reset.
+  const uint64_t max_message_bytes = static_cast<uint64_t>(st->limits.max_body_bytes);
+  conn->ws.read_message_max(0);  // 0 = Beast's own limit off
+  conn->ws.set_option(websocket::stream_base::decorator([protocol, request_id](websocket::response_type& res) {
+    res.set(http::field::server, "troupe");
+    res.set("x-request-id", request_id);
+    if (!protocol.empty()) res.set(http::field::sec_websocket_protocol, protocol);
+  }));
+  auto [aec] = co_await conn->ws.async_accept(req, nothrow);
+  if (aec) co_return;
+  if (auth_error) {
+    // Say why in an error event, then close with 1008 (policy violation).
+    conn->ws.text(true);
+    co_await conn->ws.async_write(asio::buffer(ws_error_event(*auth_error, "")), nothrow);
+    st->router.metrics().request_finished("ws:/v1/responses", auth_error->status, 0.0);
+    co_await conn->ws.async_close(websocket::close_reason(websocket::close_code::policy_error,
+                                                          "invalid api key"), nothrow);
+    co_return;
+  }
+  handle->on_drain = [weak = std::weak_ptr<ws_conn<Stream>>(conn)] {
+    if (auto c = weak.lock()) {
+      c->draining = true;
+      if (c->lanes.empty()) c->start_close(websocket::close_reason(websocket::close_code::going_away));
+    }
+  };
+  asio::co_spawn(conn->ws.get_executor(), conn->writer(), asio::detached);
+
+  beast::flat_buffer buf;
+  for (;;) {
+    buf.clear();
+    beast::error_code ec;
+    bool too_big = false;
+    do {
+      auto [rec, n] = co_await conn->ws.async_read_some(buf, 64 * 1024, nothrow);
+      ec = rec;
+      too_big = buf.size() > max_message_bytes;
+    } while (!ec && !too_big && !conn->ws.is_message_done());
+    if (too_big) {
+      conn->start_close(websocket::close_reason(websocket::close_code::too_big, "message too big"));
+      break;
+    }
+    if (ec) break;
+    if (!conn->ws.got_text()) {
+      conn->error_event(invalid_request("Binary frames are not supported; send JSON text frames."), "");
+      continue;
+    }
+    try {
+      conn->on_client_event(beast::buffers_to_string(buf.data()));
+    } catch (const std::exception&) {
+      conn->abort_all();
+      conn->start_close(websocket::close_reason(websocket::close_code::internal_error));
+      break;
+    }
+    if (conn->closing) break;
+  }
+  // The client left (or we close): its generations stop and free their KV blocks.
+  if (!conn->lanes.empty()) st->router.metrics().client_disconnected();
+  conn->abort_all();
+  if (!conn->closing) conn->start_close(websocket::close_reason(websocket::close_code::normal));
+  asio::steady_timer wait(conn->ws.get_executor());
+  for (int i = 0; i < 100 && !conn->writer_done; ++i) {
+    wait.expires_after(std::chrono::milliseconds(20));
+    co_await wait.async_wait(nothrow);
+  }
+  handle->on_drain = nullptr;
+}
+
+}  // namespace
+
+asio::awaitable<void> run_ws_session(plain_stream stream, http_request request, std::string request_id,
+                                     std::shared_ptr<server_state> st, std::shared_ptr<conn_handle> handle) {
+  co_await ws_loop(std::move(stream), std::move(request), std::move(request_id), std::move(st),
+                   std::move(handle));
+}
+
+asio::awaitable<void> run_ws_session(tls_stream stream, http_request request, std::string request_id,
+                                     std::shared_ptr<server_state> st, std::shared_ptr<conn_handle> handle) {
+  co_await ws_loop(std::move(stream), std::move(request), std::move(request_id), std::move(st),
+                   std::move(handle));
+}
+
+}  // namespace troupe::net::detail
