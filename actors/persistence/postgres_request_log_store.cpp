@@ -249,6 +249,8 @@ std::unique_ptr<request_log_store> open_postgres_request_log(const std::string& 
     PQfinish(conn);
     return nullptr;
   }
+  // Server notices ("relation already exists, skipping") are not errors.
+  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
   auto store = std::make_unique<postgres_request_log_store>(conn);
   if (access == store_access::write) {
     if (!store->migrate(error)) return nullptr;
