@@ -26,7 +26,6 @@ std::unique_ptr<request_log_store> open_postgres_request_log(const std::string&,
 
 namespace {
 
-constexpr int kColumnsPerRow = 15;
 constexpr size_t kRowsPerStatement = 500;  // 7,500 parameters, well under libpq's 65,535
 constexpr int64_t kSchemaLockKey = 0x74726f757065;  // pg_advisory_xact_lock key ("troupe")
 
@@ -74,10 +73,8 @@ request_log_row read_row(PGresult* r, int i) {
   return row;
 }
 
-constexpr const char* kSelect =
-    "SELECT id, request_id, principal, model, endpoint, status, finish_reason, prompt_tokens, "
-    "completion_tokens, queue_time_ms, ttft_ms, total_ms, client_address, started_at, "
-    "prompt_text, output_text FROM request_log ";
+const std::string kSelect =
+    std::string("SELECT id, ") + kRequestLogWriteColumns + " FROM request_log ";
 
 class postgres_request_log_store final : public request_log_store {
  public:
@@ -156,19 +153,17 @@ class postgres_request_log_store final : public request_log_store {
   bool for_each_since(int64_t since_unix_ms,
                       const std::function<void(const request_log_row&)>& visit,
                       std::string* error) override {
-    // Single-row mode streams the result instead of buffering it whole.
-    std::string sql = std::string(kSelect) + "WHERE started_at >= " +
+    std::string sql = kSelect + "WHERE started_at >= " +
                       std::to_string(since_unix_ms) + " ORDER BY id ASC";
-    if (!PQsendQuery(conn_, sql.c_str()) || !PQsetSingleRowMode(conn_)) {
-      return set_error(error), false;
-    }
+    if (!PQsendQuery(conn_, sql.c_str())) return set_error(error), false;
+    PQsetSingleRowMode(conn_);  // streams rows; without it they come in one buffered result
     bool ok = true;
     while (PGresult* raw = PQgetResult(conn_)) {
       pg_result r(raw);
       auto status = PQresultStatus(raw);
-      if (status == PGRES_SINGLE_TUPLE) {
-        visit(read_row(raw, 0));
-      } else if (status != PGRES_TUPLES_OK) {
+      if (status == PGRES_SINGLE_TUPLE || status == PGRES_TUPLES_OK) {
+        for (int i = 0; i < PQntuples(raw); ++i) visit(read_row(raw, i));
+      } else {
         if (ok) set_error(error);
         ok = false;
       }
@@ -179,17 +174,15 @@ class postgres_request_log_store final : public request_log_store {
  private:
   bool insert_chunk(std::span<const request_log_row> rows, std::string* error) {
     std::string sql =
-        "INSERT INTO request_log (request_id, principal, model, endpoint, status, finish_reason, "
-        "prompt_tokens, completion_tokens, queue_time_ms, ttft_ms, total_ms, client_address, "
-        "started_at, prompt_text, output_text) VALUES ";
+        std::string("INSERT INTO request_log (") + kRequestLogWriteColumns + ") VALUES ";
     std::deque<std::string> storage;  // stable addresses for the c_str() pointers
     std::vector<const char*> values;
-    values.reserve(rows.size() * kColumnsPerRow);
+    values.reserve(rows.size() * kRequestLogNumWriteColumns);
     int param = 1;
     for (size_t i = 0; i < rows.size(); ++i) {
       const request_log_row& r = rows[i];
       sql += i == 0 ? "(" : ",(";
-      for (int c = 0; c < kColumnsPerRow; ++c) {
+      for (int c = 0; c < kRequestLogNumWriteColumns; ++c) {
         sql += (c == 0 ? "$" : ",$") + std::to_string(param++);
       }
       sql += ")";

@@ -3,16 +3,18 @@
 #include <sqlite3.h>
 
 #include "actors/persistence/request_log_store.hpp"
+#include "actors/persistence/schema/migrations.hpp"
 #include "actors/persistence/schema/sqlite_migrate.hpp"
 #include "actors/persistence/sqlite_db.hpp"
 
 namespace troupe::actors {
 namespace {
 
-constexpr const char* kSelect =
-    "SELECT id, request_id, principal, model, endpoint, status, finish_reason, prompt_tokens, "
-    "completion_tokens, queue_time_ms, ttft_ms, total_ms, client_address, started_at, "
-    "prompt_text, output_text FROM request_log ";
+const std::string kSelect =
+    std::string("SELECT id, ") + kRequestLogWriteColumns + " FROM request_log ";
+const std::string kInsert = std::string("INSERT INTO request_log (") + kRequestLogWriteColumns +
+                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                            "?14, ?15)";
 
 request_log_row read_row(const sqlite_statement& s) {
   request_log_row r;
@@ -42,12 +44,7 @@ class sqlite_request_log_store final : public request_log_store {
   bool append(std::span<const request_log_row> rows, std::string* error) override {
     if (rows.empty()) return true;
     if (!db_->exec("BEGIN IMMEDIATE", error)) return false;
-    sqlite_statement s(db_->handle(),
-                       "INSERT INTO request_log (request_id, principal, model, endpoint, status, "
-                       "finish_reason, prompt_tokens, completion_tokens, queue_time_ms, ttft_ms, "
-                       "total_ms, client_address, started_at, prompt_text, output_text) VALUES "
-                       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-                       error);
+    sqlite_statement s(db_->handle(), kInsert.c_str(), error);
     if (!s.ok()) return rollback();
     for (const request_log_row& r : rows) {
       s.bind(1, r.request_id);
@@ -87,7 +84,7 @@ class sqlite_request_log_store final : public request_log_store {
   bool for_each_since(int64_t since_unix_ms,
                       const std::function<void(const request_log_row&)>& visit,
                       std::string* error) override {
-    std::string sql = std::string(kSelect) + "WHERE started_at >= ?1 ORDER BY id ASC";
+    std::string sql = kSelect + "WHERE started_at >= ?1 ORDER BY id ASC";
     sqlite_statement s(db_->handle(), sql.c_str(), error);
     if (!s.ok()) return false;
     s.bind(1, since_unix_ms);

@@ -17,6 +17,14 @@ struct migration {
 };
 
 std::span<const migration> api_keys_migrations();
+
+// The request_log columns a store writes, in the order both stores bind them
+// (id is assigned by the database and read back first).
+inline constexpr const char* kRequestLogWriteColumns =
+    "request_id, principal, model, endpoint, status, finish_reason, prompt_tokens, "
+    "completion_tokens, queue_time_ms, ttft_ms, total_ms, client_address, started_at, "
+    "prompt_text, output_text";
+inline constexpr int kRequestLogNumWriteColumns = 15;
 std::span<const migration> request_log_migrations();
 
 // The version each component reaches with this build.
