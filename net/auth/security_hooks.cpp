@@ -48,12 +48,11 @@ void add_limit_headers(const rate_decision& d, std::map<std::string, std::string
   add(d.tokens, "tokens");
 }
 
-// Loads every configured JWT key; "" or the first error.
-std::string load_jwt_keys(const security_options& o, std::vector<jwt_key>* keys) {
+// Loads every configured JWT key (the JWKS from jwks_text); "" or the first error.
+std::string load_jwt_keys(const security_options& o, const std::string& jwks_text,
+                          std::vector<jwt_key>* keys) {
   if (!o.jwt_jwks_file.empty()) {
-    std::string text;
-    if (!read_file(o.jwt_jwks_file, &text)) return "cannot read JWKS file '" + o.jwt_jwks_file + "'";
-    auto r = parse_jwks(text);
+    auto r = parse_jwks(jwks_text);
     if (!r.error.empty()) return "'" + o.jwt_jwks_file + "': " + r.error;
     for (auto& k : r.keys) keys->push_back(std::move(k));
   }
@@ -144,16 +143,23 @@ std::unique_ptr<security_hooks> security_hooks::create(const security_options& o
     if (!h->key_store_) return fail("[auth] keys_db: " + why);
   }
   if (options.jwt_enabled) {
+    if (!options.jwt_jwks_file.empty() && !read_file(options.jwt_jwks_file, &h->jwks_text_)) {
+      return fail("[auth.jwt] cannot read JWKS file '" + options.jwt_jwks_file + "'");
+    }
     std::vector<jwt_key> keys;
-    if (std::string why = load_jwt_keys(options, &keys); !why.empty()) return fail("[auth.jwt] " + why);
-    h->jwt_.emplace(options.jwt, std::move(keys));
-    if (std::string why = h->jwt_->validate(); !why.empty()) return fail("[auth.jwt] " + why);
+    if (std::string why = load_jwt_keys(options, h->jwks_text_, &keys); !why.empty()) {
+      return fail("[auth.jwt] " + why);
+    }
+    auto verifier = std::make_shared<const jwt_verifier>(options.jwt, std::move(keys));
+    if (std::string why = verifier->validate(); !why.empty()) return fail("[auth.jwt] " + why);
+    h->jwt_ = std::move(verifier);
+    h->next_jwks_check_ms_ = h->clock_.monotonic_ms() + options.jwt_jwks_reload_ms;
   }
   if (options.auth_disabled) {
     std::fprintf(stderr,
                  "troupe: WARNING: authentication is DISABLED by configuration; every request "
                  "is served as 'anonymous'. Do not expose this server.\n");
-  } else if (h->static_keys_.empty() && !h->key_store_ && !h->jwt_) {
+  } else if (h->static_keys_.empty() && !h->key_store_ && !options.jwt_enabled) {
     return fail("[auth] no credentials configured (static keys, keys_db or jwt); set "
                 "auth disabled explicitly to serve without authentication");
   }
@@ -193,7 +199,7 @@ std::optional<hook_refusal> security_hooks::authenticate(const std::string& auth
     return std::nullopt;
   }
   if (token->rfind(kApiKeyPrefix, 0) == 0) return authenticate_api_key(*token, out);
-  if (jwt_ && std::count(token->begin(), token->end(), '.') == 2) {
+  if (options_.jwt_enabled && std::count(token->begin(), token->end(), '.') == 2) {
     return authenticate_jwt(*token, out);
   }
   return unauthorized(kIncorrectKey);
@@ -231,13 +237,35 @@ std::optional<hook_refusal> security_hooks::authenticate_api_key(const std::stri
 
 std::optional<hook_refusal> security_hooks::authenticate_jwt(const std::string& token,
                                                              principal* out) {
-  jwt_result r = jwt_->verify(token, clock_.unix_s());
+  jwt_result r = current_jwt()->verify(token, clock_.unix_s());
   if (r.error != jwt_error::none) return unauthorized(kInvalidBearer);
   out->id = "jwt:" + r.identity.subject;
   out->max_requests_per_minute = r.identity.max_requests_per_minute;
   out->max_tokens_per_minute = r.identity.max_tokens_per_minute;
   out->allowed_models = std::move(r.identity.allowed_models);
   return std::nullopt;
+}
+
+std::shared_ptr<const jwt_verifier> security_hooks::current_jwt() {
+  std::lock_guard lock(jwt_mu_);
+  if (options_.jwt_jwks_file.empty() || options_.jwt_jwks_reload_ms <= 0) return jwt_;
+  int64_t now = clock_.monotonic_ms();
+  if (now < next_jwks_check_ms_) return jwt_;
+  next_jwks_check_ms_ = now + options_.jwt_jwks_reload_ms;
+  std::string text;
+  if (!read_file(options_.jwt_jwks_file, &text) || text == jwks_text_) return jwt_;
+  // A rotated key set replaces the old one only when it loads cleanly.
+  std::vector<jwt_key> keys;
+  std::string why = load_jwt_keys(options_, text, &keys);
+  auto verifier = std::make_shared<const jwt_verifier>(options_.jwt, std::move(keys));
+  if (why.empty()) why = verifier->validate();
+  if (!why.empty()) {
+    std::fprintf(stderr, "troupe: JWKS reload failed, keeping the previous keys: %s\n", why.c_str());
+    return jwt_;
+  }
+  jwks_text_ = std::move(text);
+  jwt_ = std::move(verifier);
+  return jwt_;
 }
 
 rate_limits security_hooks::limits_for(const principal& who) const {

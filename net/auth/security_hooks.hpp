@@ -8,6 +8,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,6 +65,8 @@ class security_hooks final : public request_hooks {
   std::optional<hook_refusal> authenticate_api_key(const std::string& key, principal* out);
   std::optional<hook_refusal> authenticate_jwt(const std::string& token, principal* out);
   rate_limits limits_for(const principal& who) const;
+  // The verifier in force, after re-reading the JWKS file when a reload is due.
+  std::shared_ptr<const jwt_verifier> current_jwt();
   hook_refusal unauthorized(const std::string& message);
 
   security_options options_;
@@ -72,7 +75,10 @@ class security_hooks final : public request_hooks {
   std::vector<static_entry> static_keys_;
   std::unique_ptr<actors::key_store> key_store_;
   api_key_cache key_cache_;
-  std::optional<jwt_verifier> jwt_;
+  std::mutex jwt_mu_;
+  std::shared_ptr<const jwt_verifier> jwt_;  // null when JWTs are off
+  std::string jwks_text_;                    // what the verifier was built from
+  int64_t next_jwks_check_ms_ = 0;
   rate_limiter limiter_;
   std::atomic<int64_t> num_auth_failures_{0};
   std::atomic<int64_t> num_rate_limited_{0};

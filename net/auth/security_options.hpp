@@ -42,6 +42,7 @@ struct security_options {
   bool jwt_enabled = false;
   jwt_options jwt;                   // issuer, audience, leeway, claim names
   std::string jwt_jwks_file;         // optional JWKS document
+  int64_t jwt_jwks_reload_ms = 60000;  // re-read it this often for key rotation (0 = never)
   std::vector<jwt_key_source> jwt_keys;
 
   int64_t default_max_requests_per_minute = 0;  // 0 = unlimited

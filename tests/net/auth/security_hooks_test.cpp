@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "net/auth/api_key.hpp"
 #include "net/auth/base64url.hpp"
@@ -286,6 +287,30 @@ TEST_F(SecurityHooks, BadJwtConfigurationIsRefusedNamingTheSetting) {
   options_.jwt.audience = "";
   EXPECT_FALSE(security_hooks::create(options_, sink_, &error, clock_));
   EXPECT_NE(error.find("audience"), std::string::npos) << error;
+}
+
+TEST_F(SecurityHooks, ARotatedJwksFileIsPickedUpAndABrokenOneKeepsThePreviousKeys) {
+  auto jwks = nlohmann::json::parse(test::read_fixture("jwks.json"));
+  nlohmann::json only_rsa = {{"keys", {jwks["keys"][0]}}};
+  std::string path = (dir_ / "jwks.json").string();
+  auto write = [&](const std::string& text) { std::ofstream(path) << text; };
+  write(only_rsa.dump());
+  options_.jwt_jwks_file = path;
+  auto hooks = make();
+  std::string es = "Bearer " + jwt_fixtures()["tokens"]["valid_es256"]["token"].get<std::string>();
+  std::string rs = "Bearer " + jwt_fixtures()["tokens"]["valid_rs256"]["token"].get<std::string>();
+  principal who;
+  expect_401(hooks->authenticate(es, &who), "Invalid bearer token.", "");
+
+  write(jwks.dump());  // the issuer adds its EC key
+  EXPECT_TRUE(hooks->authenticate(es, &who));  // not re-read before the interval
+  mono_ms_ += options_.jwt_jwks_reload_ms;
+  EXPECT_FALSE(hooks->authenticate(es, &who));
+
+  write("{ not json");
+  mono_ms_ += options_.jwt_jwks_reload_ms;
+  EXPECT_FALSE(hooks->authenticate(es, &who));
+  EXPECT_FALSE(hooks->authenticate(rs, &who));
 }
 
 TEST(BearerHeader, ParsesOneTokenOnly) {

@@ -100,7 +100,11 @@ TEST(RateLimiter, ReportsRemainingAndResetForTheHeaders) {
 TEST(RateLimiter, MemoryStaysBoundedByForgettingTheLeastRecentPrincipal) {
   fake_clock clock;
   rate_limiter limiter(3, clock.fn());
-  for (int i = 0; i < 50; ++i) limiter.try_admit("p" + std::to_string(i), {5, 0}, 0);
+  for (int i = 0; i < 50; ++i) {
+    std::string name = "principal-";  // (not "p" + to_string: GCC 12 warns falsely, -Wrestrict)
+    name += std::to_string(i);
+    limiter.try_admit(name, {5, 0}, 0);
+  }
   EXPECT_EQ(limiter.num_tracked_principals(), 3u);
 }
 
