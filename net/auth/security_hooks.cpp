@@ -128,7 +128,11 @@ std::unique_ptr<security_hooks> security_hooks::create(const security_options& o
 
   for (size_t i = 0; i < options.static_keys.size(); ++i) {
     const static_api_key& k = options.static_keys[i];
-    if (k.key.size() < 16) return fail("static API key #" + std::to_string(i) + " is shorter than 16 characters");
+    if (k.key.empty()) return fail("static API key #" + std::to_string(i) + " is empty");
+    if (k.key.size() < 16) {
+      std::fprintf(stderr, "troupe: WARNING: static API key #%zu is shorter than 16 characters "
+                   "and easy to guess; use `troupe keys create` for real keys.\n", i);
+    }
     static_entry e;
     e.key_sha256 = sha256_bytes(k.key);
     e.who.id = "static:" + (k.name.empty() ? std::to_string(i) : k.name);
