@@ -170,8 +170,11 @@ std::unique_ptr<security_hooks> security_hooks::create(const security_options& o
   return h;
 }
 
-hook_refusal security_hooks::unauthorized(const std::string& message) {
-  num_auth_failures_.fetch_add(1, std::memory_order_relaxed);
+hook_refusal security_hooks::unauthorized(const std::string& message, const std::string& reason) {
+  {
+    std::lock_guard lock(metrics_mu_);
+    ++num_auth_failures_[reason];
+  }
   hook_refusal r;
   r.status = 401;
   r.type = "invalid_request_error";
@@ -187,10 +190,10 @@ std::optional<hook_refusal> security_hooks::authenticate(const std::string& auth
     *out = principal{"anonymous", std::nullopt, std::nullopt, {}};
     return std::nullopt;
   }
-  if (authorization.empty()) return unauthorized(kMissingKey);
-  if (authorization.size() > kMaxBearerBytes + 16) return unauthorized(kInvalidBearer);
+  if (authorization.empty()) return unauthorized(kMissingKey, "missing");
+  if (authorization.size() > kMaxBearerBytes + 16) return unauthorized(kInvalidBearer, "too_large");
   auto token = parse_bearer(authorization);
-  if (!token) return unauthorized(kInvalidBearer);
+  if (!token) return unauthorized(kInvalidBearer, "not_bearer");
 
   // Static keys: compare digests in constant time, over the whole list.
   std::string digest = sha256_bytes(*token);
@@ -206,12 +209,12 @@ std::optional<hook_refusal> security_hooks::authenticate(const std::string& auth
   if (options_.jwt_enabled && std::count(token->begin(), token->end(), '.') == 2) {
     return authenticate_jwt(*token, out);
   }
-  return unauthorized(kIncorrectKey);
+  return unauthorized(kIncorrectKey, "unknown_key");
 }
 
 std::optional<hook_refusal> security_hooks::authenticate_api_key(const std::string& key,
                                                                  principal* out) {
-  if (!key_store_ || !is_well_formed_api_key(key)) return unauthorized(kIncorrectKey);
+  if (!key_store_ || !is_well_formed_api_key(key)) return unauthorized(kIncorrectKey, "unknown_key");
   std::string hash = api_key_sha256_hex(key);
   std::optional<actors::api_key_record> record;
   if (auto cached = key_cache_.find(hash)) {
@@ -231,7 +234,8 @@ std::optional<hook_refusal> security_hooks::authenticate_api_key(const std::stri
     }
     key_cache_.put(hash, record);
   }
-  if (!record || record->revoked_at_unix_s) return unauthorized(kIncorrectKey);
+  if (!record) return unauthorized(kIncorrectKey, "unknown_key");
+  if (record->revoked_at_unix_s) return unauthorized(kIncorrectKey, "revoked_key");
   out->id = "key:" + record->id;
   out->max_requests_per_minute = record->max_requests_per_minute;
   out->max_tokens_per_minute = record->max_tokens_per_minute;
@@ -242,7 +246,9 @@ std::optional<hook_refusal> security_hooks::authenticate_api_key(const std::stri
 std::optional<hook_refusal> security_hooks::authenticate_jwt(const std::string& token,
                                                              principal* out) {
   jwt_result r = current_jwt()->verify(token, clock_.unix_s());
-  if (r.error != jwt_error::none) return unauthorized(kInvalidBearer);
+  if (r.error != jwt_error::none) {
+    return unauthorized(kInvalidBearer, std::string("jwt_") + jwt_error_name(r.error));
+  }
   out->id = "jwt:" + r.identity.subject;
   out->max_requests_per_minute = r.identity.max_requests_per_minute;
   out->max_tokens_per_minute = r.identity.max_tokens_per_minute;
@@ -350,10 +356,14 @@ void security_hooks::record(const principal& who, int64_t estimated_tokens,
 void security_hooks::on_key_revoked(const std::string& key_id) { key_cache_.invalidate_id(key_id); }
 
 std::string security_hooks::metrics_text() const {
-  std::string out =
-      "# TYPE troupe:auth_failures_total counter\n"
-      "troupe:auth_failures_total " + std::to_string(num_auth_failures_.load()) + "\n" +
-      "# TYPE troupe:rate_limited_total counter\n"
+  std::string out = "# TYPE troupe:auth_failures_total counter\n";
+  {
+    std::lock_guard lock(metrics_mu_);
+    for (const auto& [reason, n] : num_auth_failures_) {
+      out += "troupe:auth_failures_total{reason=\"" + reason + "\"} " + std::to_string(n) + "\n";
+    }
+  }
+  out += "# TYPE troupe:rate_limited_total counter\n"
       "troupe:rate_limited_total " + std::to_string(num_rate_limited_.load()) + "\n" +
       "# TYPE troupe:forbidden_total counter\n"
       "troupe:forbidden_total " + std::to_string(num_forbidden_.load()) + "\n";

@@ -7,6 +7,7 @@
 // 401 bodies never say which check failed and never echo the credential.
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -49,7 +50,8 @@ class security_hooks final : public request_hooks {
   // Drops cached lookups of a key revoked in this process.
   void on_key_revoked(const std::string& key_id);
 
-  // troupe:auth_failures_total, troupe:rate_limited_total, troupe:forbidden_total
+  // troupe:auth_failures_total{reason=…} ("missing", "unknown_key", "revoked_key",
+  // "jwt_expired", …), troupe:rate_limited_total, troupe:forbidden_total
   // (+ the request log's counters when a log is attached).
   std::string metrics_text() const;
 
@@ -67,7 +69,8 @@ class security_hooks final : public request_hooks {
   rate_limits limits_for(const principal& who) const;
   // The verifier in force, after re-reading the JWKS file when a reload is due.
   std::shared_ptr<const jwt_verifier> current_jwt();
-  hook_refusal unauthorized(const std::string& message);
+  // A 401; reason (never shown to the client) labels the failure counter.
+  hook_refusal unauthorized(const std::string& message, const std::string& reason);
 
   security_options options_;
   security_clock clock_;
@@ -80,7 +83,8 @@ class security_hooks final : public request_hooks {
   std::string jwks_text_;                    // what the verifier was built from
   int64_t next_jwks_check_ms_ = 0;
   rate_limiter limiter_;
-  std::atomic<int64_t> num_auth_failures_{0};
+  mutable std::mutex metrics_mu_;
+  std::map<std::string, int64_t> num_auth_failures_;  // by reason
   std::atomic<int64_t> num_rate_limited_{0};
   std::atomic<int64_t> num_forbidden_{0};
 };

@@ -147,6 +147,12 @@ TEST_F(SecurityHooks, EveryJwtAttackIsRefusedWithTheSameOpaqueMessage) {
     ++num_attacks;
   }
   EXPECT_GE(num_attacks, 20);
+  // Operators see why, by reason, in the metrics; clients never do.
+  std::string metrics = hooks->metrics_text();
+  EXPECT_NE(metrics.find("troupe:auth_failures_total{reason=\"jwt_expired\"} 1\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("troupe:auth_failures_total{reason=\"jwt_alg_mismatch\"} 1\n"),
+            std::string::npos);
 }
 
 TEST_F(SecurityHooks, ARevokedKeyIsRefusedAtOnceInProcessAndWithinTheCacheTtlOtherwise) {
@@ -170,6 +176,8 @@ TEST_F(SecurityHooks, ARevokedKeyIsRefusedAtOnceInProcessAndWithinTheCacheTtlOth
   ASSERT_EQ(store->revoke("key_bbbbbbbbbbbb", 3), actors::revoke_outcome::revoked);
   hooks->on_key_revoked("key_bbbbbbbbbbbb");
   expect_401(hooks->authenticate("Bearer " + other, &who), "Incorrect API key provided.", other);
+  EXPECT_NE(hooks->metrics_text().find("troupe:auth_failures_total{reason=\"revoked_key\"} 2\n"),
+            std::string::npos);
 }
 
 TEST_F(SecurityHooks, AKeyForAnotherModelGets403PermissionError) {
