@@ -57,6 +57,8 @@ request_log_writer::~request_log_writer() { stop(); }
 void request_log_writer::submit(request_log_row row) {
   size_t queued = flusher_->queue().push(std::move(row));
   // At most one nudge in the mailbox at a time keeps the mailbox bounded too.
+  // (actor_ is never reassigned after start, so reading it here is race-free;
+  // a nudge to an actor that already stopped is simply dropped.)
   if (queued >= flusher_->options().batch_rows && !nudge_pending_->exchange(true)) {
     caf::anon_send(actor_, log_flush_atom::value);
   }
@@ -65,11 +67,10 @@ void request_log_writer::submit(request_log_row row) {
 std::string request_log_writer::metrics_text() const { return flusher_->metrics_text(); }
 
 void request_log_writer::stop() {
-  if (stopped_.exchange(true) || !actor_) return;
+  if (stopped_.exchange(true)) return;
   caf::scoped_actor self{sys_};
   self->request(actor_, caf::infinite, log_stop_atom::value)
       .receive([](bool) {}, [](const caf::error&) {});
-  actor_ = nullptr;
 }
 
 }  // namespace troupe::actors

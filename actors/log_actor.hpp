@@ -30,7 +30,8 @@ class request_log_writer final : public request_log_sink {
   void submit(request_log_row row) override;
   std::string metrics_text() const override;
 
-  // Writes what is queued and ends the actor. Idempotent.
+  // Writes what is queued and ends the actor. Idempotent; rows submitted
+  // afterwards are not written.
   void stop();
 
   int64_t num_dropped() const { return flusher_->queue().num_dropped(); }
