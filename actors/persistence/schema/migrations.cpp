@@ -1,0 +1,83 @@
+#include "actors/persistence/schema/migrations.hpp"
+
+namespace troupe::actors {
+namespace {
+
+// api_keys v1: keys are stored only as SHA-256 hex of the full key text.
+// allowed_models is a comma-separated list ('' = all models).
+constexpr migration kApiKeys[] = {
+    {1, "create api_keys",
+     R"sql(
+CREATE TABLE api_keys (
+  id                 TEXT PRIMARY KEY,
+  name               TEXT NOT NULL,
+  key_sha256         TEXT NOT NULL UNIQUE,
+  max_requests_per_minute INTEGER,
+  max_tokens_per_minute   INTEGER,
+  allowed_models     TEXT NOT NULL DEFAULT '',
+  created_at         INTEGER NOT NULL,
+  revoked_at         INTEGER
+);
+)sql",
+     nullptr},
+};
+
+// request_log v1: one row per finished request. Times are milliseconds;
+// started_at is Unix milliseconds (UTC). prompt_text / output_text stay NULL
+// unless the operator opted in to storing text.
+constexpr migration kRequestLog[] = {
+    {1, "create request_log",
+     R"sql(
+CREATE TABLE request_log (
+  id                INTEGER PRIMARY KEY AUTOINCREMENT,
+  request_id        TEXT NOT NULL,
+  principal         TEXT NOT NULL,
+  model             TEXT NOT NULL,
+  endpoint          TEXT NOT NULL,
+  status            INTEGER NOT NULL,
+  finish_reason     TEXT NOT NULL,
+  prompt_tokens     INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  queue_time_ms     REAL NOT NULL,
+  ttft_ms           REAL NOT NULL,
+  total_ms          REAL NOT NULL,
+  client_address    TEXT NOT NULL,
+  started_at        INTEGER NOT NULL,
+  prompt_text       TEXT,
+  output_text       TEXT
+);
+CREATE INDEX request_log_started_at ON request_log (started_at);
+)sql",
+     R"sql(
+CREATE TABLE request_log (
+  id                BIGSERIAL PRIMARY KEY,
+  request_id        TEXT NOT NULL,
+  principal         TEXT NOT NULL,
+  model             TEXT NOT NULL,
+  endpoint          TEXT NOT NULL,
+  status            INTEGER NOT NULL,
+  finish_reason     TEXT NOT NULL,
+  prompt_tokens     BIGINT NOT NULL,
+  completion_tokens BIGINT NOT NULL,
+  queue_time_ms     DOUBLE PRECISION NOT NULL,
+  ttft_ms           DOUBLE PRECISION NOT NULL,
+  total_ms          DOUBLE PRECISION NOT NULL,
+  client_address    TEXT NOT NULL,
+  started_at        BIGINT NOT NULL,
+  prompt_text       TEXT,
+  output_text       TEXT
+);
+CREATE INDEX request_log_started_at ON request_log (started_at);
+)sql"},
+};
+
+}  // namespace
+
+std::span<const migration> api_keys_migrations() { return kApiKeys; }
+std::span<const migration> request_log_migrations() { return kRequestLog; }
+
+int latest_version(std::span<const migration> migrations) {
+  return migrations.empty() ? 0 : migrations.back().version;
+}
+
+}  // namespace troupe::actors

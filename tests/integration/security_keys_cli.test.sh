@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `troupe keys`: the key is printed once, only its SHA-256 is stored (checked
+# with coreutils sha256sum and the sqlite3 CLI), list never shows it, revoke
+# marks the row.
+set -euo pipefail
+bin=${TROUPE_BIN:?TROUPE_BIN must name the troupe binary}
+command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 CLI not installed"; exit 77; }
+if ! "$bin" keys --help >/dev/null 2>&1; then
+  echo "SKIP: this troupe binary has no 'keys' command"; exit 77
+fi
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+db=$tmp/keys.db
+fail() { echo "FAIL: $*"; exit 1; }
+
+key=$("$bin" keys create --name ci --rpm 5 --tpm 1000 --models tiny,qwen --db "$db" 2>"$tmp/err")
+[[ $key =~ ^trp_[A-Za-z0-9_-]{49}$ ]] || fail "key has the wrong shape: $key"
+id=$(grep -oE 'key_[0-9a-f]{12}' "$tmp/err" | head -1)
+[ -n "$id" ] || fail "create did not name the key id: $(cat "$tmp/err")"
+grep -q "only this once" "$tmp/err" || fail "create did not warn that the key is shown once"
+
+want=$(printf '%s' "$key" | sha256sum | cut -d' ' -f1)
+row=$(sqlite3 "$db" "SELECT key_sha256, name, max_requests_per_minute, max_tokens_per_minute, allowed_models, revoked_at IS NULL FROM api_keys WHERE id = '$id'")
+[ "$row" = "$want|ci|5|1000|tiny,qwen|1" ] || fail "stored row is '$row', want '$want|ci|5|1000|tiny,qwen|1'"
+if grep -qa -- "${key#trp_}" "$db"* ; then fail "the key text is stored in the database"; fi
+
+key2=$("$bin" keys create --db "$db" 2>/dev/null)
+[ "$key2" != "$key" ] || fail "two creates gave the same key"
+
+list=$("$bin" keys list --db "$db")
+echo "$list" | grep -q "$id" || fail "list does not show $id"
+echo "$list" | grep -q "ci" || fail "list does not show the name"
+if echo "$list" | grep -q -- "${key#trp_}"; then fail "list shows the key"; fi
+if echo "$list" | grep -q "$want"; then fail "list shows the key hash"; fi
+
+"$bin" keys revoke "$id" --db "$db" | grep -q "Revoked $id" || fail "revoke did not confirm"
+[ "$(sqlite3 "$db" "SELECT revoked_at IS NOT NULL FROM api_keys WHERE id = '$id'")" = 1 ] || fail "revoked_at not set"
+"$bin" keys revoke "$id" --db "$db" | grep -q "already revoked" || fail "second revoke not reported"
+if "$bin" keys revoke key_000000000000 --db "$db" 2>/dev/null; then fail "revoking an unknown id succeeded"; fi
+if "$bin" keys create --rpm -3 --db "$db" 2>/dev/null; then fail "a negative --rpm was accepted"; fi
+echo "PASS"
