@@ -576,6 +576,17 @@ step_result cuda_executor::execute(const step_batch& batch) {
   return r;
 }
 
+std::string cuda_executor::fill_kv_random(uint64_t seed) {
+  impl& p = *impl_;
+  TROUPE_CUDA_TRY(kernels::launch_fill_uniform(p.compute, p.kv_cache,
+                                               p.kv.elements_per_layer() * p.L, 1.0f, seed,
+                                               p.stream));
+  TROUPE_CUDA_TRY(cudaStreamSynchronize(p.stream));
+  return {};
+}
+
+int64_t cuda_executor::weight_bytes() const { return impl_->model.num_bytes(); }
+
 bool cuda_device_count_positive(std::string* reason) {
   int count = 0;
   const cudaError_t status = cudaGetDeviceCount(&count);

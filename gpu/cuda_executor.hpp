@@ -58,6 +58,12 @@ class cuda_executor {
   step_result execute(const step_batch& batch);
   const std::string& last_error() const;
 
+  // Benchmarks: fills the whole KV cache with random values (timing on
+  // zeros is not representative). Returns "" or an error.
+  std::string fill_kv_random(uint64_t seed);
+  // Device memory held by the weights, in bytes.
+  int64_t weight_bytes() const;
+
   struct impl;
 
  private:
