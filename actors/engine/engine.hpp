@@ -7,11 +7,10 @@
 #include <vector>
 
 #include "actors/engine/exec/executor.hpp"
+#include "actors/engine/sched/batching_policy.hpp"
 #include "actors/engine/sched/request.hpp"
 
 namespace troupe::engine {
-
-enum class batching_policy { continuous, static_batch };
 
 struct engine_options {
   batching_policy policy = batching_policy::continuous;

@@ -1,0 +1,166 @@
+#include "actors/engine/exec/cpu_executor.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "actors/engine/exec/cpu_kernels.hpp"
+#include "actors/engine/exec/paged_attention.hpp"
+#include "actors/engine/exec/rope.hpp"
+#include "actors/engine/model/checkpoint.hpp"
+#include "actors/engine/sampling/sampler.hpp"
+
+namespace troupe::engine {
+namespace {
+
+int64_t kv_bytes_per_block(const gpu::model_spec& spec, int32_t block_size) {
+  return int64_t{spec.num_layers} * 2 * block_size * spec.num_kv_heads * spec.head_dim *
+         static_cast<int64_t>(sizeof(float));
+}
+
+int64_t blocks_for(const gpu::model_spec& spec, const cpu_executor_options& options) {
+  if (options.num_kv_blocks > 0) return options.num_kv_blocks;
+  return options.kv_budget_bytes / kv_bytes_per_block(spec, options.block_size);
+}
+
+}  // namespace
+
+cpu_executor::cpu_executor(const gpu::model_spec& spec, const gpu::weight_map& weights,
+                           const cpu_executor_options& options)
+    : spec_(spec),
+      weights_(cpu::convert_weights(spec, weights)),
+      inv_freq_(cpu::rope_inv_freq(spec.rope, spec.head_dim)),
+      pool_(options.num_threads) {
+  layout_.num_blocks = blocks_for(spec, options);
+  layout_.block_size = options.block_size;
+  layout_.num_kv_heads = spec.num_kv_heads;
+  layout_.head_dim = spec.head_dim;
+  // Left uninitialised: a slot is always written before any query reads it.
+  for (int32_t l = 0; l < spec.num_layers; ++l)
+    kv_.push_back(std::make_unique_for_overwrite<float[]>(
+        static_cast<std::size_t>(layout_.elements_per_layer())));
+}
+
+std::unique_ptr<cpu_executor> cpu_executor::create(const gpu::model_spec& spec,
+                                                   const gpu::weight_map& weights,
+                                                   const cpu_executor_options& options,
+                                                   std::string* error) {
+  auto fail = [&](const std::string& message) {
+    if (error) *error = message;
+    return nullptr;
+  };
+  if (!check_weights(spec, weights, error)) return nullptr;
+  if (options.block_size <= 0) return fail("block_size must be positive");
+  if (blocks_for(spec, options) <= 0)
+    return fail("KV cache budget of " + std::to_string(options.kv_budget_bytes) +
+                " bytes holds no block of " +
+                std::to_string(kv_bytes_per_block(spec, options.block_size)) + " bytes");
+  return std::make_unique<cpu_executor>(spec, weights, options);
+}
+
+void cpu_executor::run_layer(int32_t layer, const gpu::step_batch& batch) {
+  const auto& w = weights_.layers[layer];
+  const int64_t t = batch.num_tokens();
+  const int64_t h = spec_.hidden_size;
+  const int64_t q_dim = int64_t{spec_.num_heads} * spec_.head_dim;
+  const int64_t kv_dim = int64_t{spec_.num_kv_heads} * spec_.head_dim;
+  const int64_t qkv_dim = q_dim + 2 * kv_dim;
+  const int64_t inter = spec_.intermediate_size;
+
+  cpu::rms_norm(hidden_.data(), w.input_norm.data(), t, h, spec_.rms_norm_eps, normed_.data());
+  cpu::matmul_nt(normed_.data(), t, h, w.qkv.data(), qkv_dim,
+                 w.qkv_bias.empty() ? nullptr : w.qkv_bias.data(), qkv_.data(), pool_);
+  std::vector<float> cos_half(inv_freq_.size()), sin_half(inv_freq_.size());
+  for (int64_t i = 0; i < t; ++i) {
+    cpu::rope_angles(inv_freq_, batch.positions[i], cos_half.data(), sin_half.data());
+    float* row = qkv_.data() + i * qkv_dim;
+    cpu::apply_rope(row, spec_.num_heads, spec_.head_dim, cos_half.data(), sin_half.data());
+    cpu::apply_rope(row + q_dim, spec_.num_kv_heads, spec_.head_dim, cos_half.data(),
+                    sin_half.data());
+  }
+  float* cache = kv_[layer].get();
+  cpu::write_kv(layout_, batch, qkv_.data() + q_dim, qkv_.data() + q_dim + kv_dim, qkv_dim, cache);
+  cpu::attend(layout_, batch, qkv_.data(), qkv_dim, spec_.num_heads, cache, attn_.data(), pool_);
+  cpu::matmul_nt(attn_.data(), t, q_dim, w.o_proj.data(), h, nullptr, proj_.data(), pool_);
+  cpu::add_inplace(hidden_.data(), proj_.data(), t * h);
+
+  cpu::rms_norm(hidden_.data(), w.post_norm.data(), t, h, spec_.rms_norm_eps, normed_.data());
+  cpu::matmul_nt(normed_.data(), t, h, w.gate_up.data(), 2 * inter, nullptr, gate_up_.data(),
+                 pool_);
+  cpu::silu_mul(gate_up_.data(), t, inter, act_.data());
+  cpu::matmul_nt(act_.data(), t, inter, w.down.data(), h, nullptr, proj_.data(), pool_);
+  cpu::add_inplace(hidden_.data(), proj_.data(), t * h);
+}
+
+void cpu_executor::compute_logits(const std::vector<int32_t>& rows, float* logits) {
+  const int64_t h = spec_.hidden_size;
+  const auto m = static_cast<int64_t>(rows.size());
+  if (m == 0) return;
+  for (int64_t r = 0; r < m; ++r)
+    cpu::rms_norm(hidden_.data() + rows[r] * h, weights_.final_norm.data(), 1, h,
+                  spec_.rms_norm_eps, normed_.data() + r * h);
+  const auto& head = spec_.tie_word_embeddings ? weights_.embed : weights_.lm_head;
+  cpu::matmul_nt(normed_.data(), m, h, head.data(), spec_.vocab_size, nullptr, logits, pool_);
+}
+
+std::vector<float> cpu_executor::forward(const gpu::step_batch& batch,
+                                         const std::vector<int32_t>& rows) {
+  const int64_t t = batch.num_tokens();
+  const int64_t h = spec_.hidden_size;
+  const int64_t q_dim = int64_t{spec_.num_heads} * spec_.head_dim;
+  const int64_t kv_dim = int64_t{spec_.num_kv_heads} * spec_.head_dim;
+  hidden_.resize(t * h);
+  normed_.resize(std::max<int64_t>(t, static_cast<int64_t>(rows.size())) * h);
+  qkv_.resize(t * (q_dim + 2 * kv_dim));
+  attn_.resize(t * q_dim);
+  proj_.resize(t * h);
+  gate_up_.resize(t * 2 * spec_.intermediate_size);
+  act_.resize(t * spec_.intermediate_size);
+
+  for (int64_t i = 0; i < t; ++i)
+    std::memcpy(hidden_.data() + i * h, weights_.embed.data() + int64_t{batch.token_ids[i]} * h,
+                h * sizeof(float));
+  for (int32_t l = 0; l < spec_.num_layers; ++l) run_layer(l, batch);
+  std::vector<float> logits(rows.size() * static_cast<std::size_t>(spec_.vocab_size));
+  compute_logits(rows, logits.data());
+  return logits;
+}
+
+gpu::step_result cpu_executor::execute(const gpu::step_batch& batch) {
+  const int64_t vocab = spec_.vocab_size;
+  gpu::step_result result;
+  // Sampling reads one row per sequence: its last token row, where it samples.
+  std::vector<int32_t> sample_rows;
+  std::vector<int32_t> sampled_seqs;
+  for (int32_t s = 0; s < batch.num_seqs; ++s) {
+    if (batch.do_sample[s] && batch.query_start_loc[s + 1] > batch.query_start_loc[s]) {
+      sample_rows.push_back(batch.query_start_loc[s + 1] - 1);
+      sampled_seqs.push_back(s);
+    }
+  }
+  std::vector<int32_t> rows = sample_rows;
+  if (batch.return_all_logits) {
+    rows.resize(static_cast<std::size_t>(batch.num_tokens()));
+    for (int32_t i = 0; i < batch.num_tokens(); ++i) rows[i] = i;
+  }
+  auto logits = forward(batch, rows);
+
+  std::vector<float> seq_logits(static_cast<std::size_t>(batch.num_seqs * vocab), 0.0f);
+  for (std::size_t i = 0; i < sampled_seqs.size(); ++i) {
+    const int64_t src_row = batch.return_all_logits ? sample_rows[i] : static_cast<int64_t>(i);
+    std::memcpy(seq_logits.data() + sampled_seqs[i] * vocab, logits.data() + src_row * vocab,
+                vocab * sizeof(float));
+  }
+  if (batch.return_all_logits) result.logits = std::move(logits);
+  sample_batch(batch, seq_logits.data(), spec_.vocab_size, result);
+  return result;
+}
+
+std::unique_ptr<executor> make_cpu_executor(const std::string& model_dir,
+                                            const cpu_executor_options& options,
+                                            std::string* error) {
+  auto ckpt = checkpoint::open(model_dir, error);
+  if (!ckpt) return nullptr;
+  return cpu_executor::create(ckpt->spec(), ckpt->weights(), options, error);
+}
+
+}  // namespace troupe::engine

@@ -1,2 +1,0 @@
-// Keeps the actors library non-empty until its first actor lands.
-namespace troupe::actors {}

@@ -1,0 +1,261 @@
+#include "config/load.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <variant>
+
+#include <toml++/toml.h>
+
+namespace troupe::config {
+namespace {
+
+// One configurable field: where it lives and what values it takes.
+using field_ref = std::variant<std::string*, bool*, int64_t*, double*, std::vector<std::string>*>;
+
+struct field {
+  const char* section;
+  const char* key;
+  std::function<field_ref(troupe_config&)> ref;
+  int64_t min_int = 0;
+  int64_t max_int = INT64_MAX;
+  std::vector<std::string> choices;  // strings: allowed values (empty = any)
+};
+
+const std::vector<field>& schema() {
+  static const std::vector<field> fields = [] {
+    std::vector<field> f;
+    auto add = [&](const char* s, const char* k, std::function<field_ref(troupe_config&)> r,
+                   int64_t lo = 0, int64_t hi = INT64_MAX, std::vector<std::string> ch = {}) {
+      f.push_back(field{s, k, std::move(r), lo, hi, std::move(ch)});
+    };
+    add("server", "host", [](troupe_config& c) -> field_ref { return &c.server.host; });
+    add("server", "port", [](troupe_config& c) -> field_ref { return &c.server.port; }, 0, 65535);
+    add("server", "tls_cert", [](troupe_config& c) -> field_ref { return &c.server.tls_cert; });
+    add("server", "tls_key", [](troupe_config& c) -> field_ref { return &c.server.tls_key; });
+    add("server", "no_tls", [](troupe_config& c) -> field_ref { return &c.server.no_tls; });
+    add("server", "state_dir", [](troupe_config& c) -> field_ref { return &c.server.state_dir; });
+    add("server", "max_connections",
+        [](troupe_config& c) -> field_ref { return &c.server.max_connections; }, 1, 1 << 20);
+    add("server", "max_header_bytes",
+        [](troupe_config& c) -> field_ref { return &c.server.max_header_bytes; }, 1024, 1 << 24);
+    add("server", "max_body_bytes",
+        [](troupe_config& c) -> field_ref { return &c.server.max_body_bytes; }, 1024, 1LL << 32);
+    add("server", "header_timeout_ms",
+        [](troupe_config& c) -> field_ref { return &c.server.header_timeout_ms; }, 1);
+    add("server", "read_timeout_ms",
+        [](troupe_config& c) -> field_ref { return &c.server.read_timeout_ms; }, 1);
+    add("server", "idle_timeout_ms",
+        [](troupe_config& c) -> field_ref { return &c.server.idle_timeout_ms; }, 1);
+    add("server", "shutdown_grace_ms",
+        [](troupe_config& c) -> field_ref { return &c.server.shutdown_grace_ms; }, 0);
+    add("server", "max_queued_writes",
+        [](troupe_config& c) -> field_ref { return &c.server.max_queued_writes; }, 1, 1 << 20);
+    add("model", "path", [](troupe_config& c) -> field_ref { return &c.model.path; });
+    add("model", "served_model_name",
+        [](troupe_config& c) -> field_ref { return &c.model.served_model_name; });
+    add("model", "chat_template", [](troupe_config& c) -> field_ref { return &c.model.chat_template; });
+    add("engine", "executor", [](troupe_config& c) -> field_ref { return &c.engine.executor; }, 0,
+        0, {"auto", "cpu", "cuda"});
+    add("engine", "policy", [](troupe_config& c) -> field_ref { return &c.engine.policy; }, 0, 0,
+        {"continuous", "static"});
+    add("engine", "max_num_seqs", [](troupe_config& c) -> field_ref { return &c.engine.max_num_seqs; },
+        1, 1 << 20);
+    add("engine", "max_num_batched_tokens",
+        [](troupe_config& c) -> field_ref { return &c.engine.max_num_batched_tokens; }, 1, 1 << 24);
+    add("engine", "max_model_len",
+        [](troupe_config& c) -> field_ref { return &c.engine.max_model_len; }, 0, 1 << 24);
+    add("engine", "block_size", [](troupe_config& c) -> field_ref { return &c.engine.block_size; },
+        1, 1024);
+    add("engine", "kv_cache_bytes",
+        [](troupe_config& c) -> field_ref { return &c.engine.kv_cache_bytes; }, 0);
+    add("engine", "gpu_memory_utilization",
+        [](troupe_config& c) -> field_ref { return &c.engine.gpu_memory_utilization; });
+    add("engine", "enable_prefix_caching",
+        [](troupe_config& c) -> field_ref { return &c.engine.enable_prefix_caching; });
+    add("engine", "max_waiting", [](troupe_config& c) -> field_ref { return &c.engine.max_waiting; },
+        0, 1 << 24);
+    add("engine", "num_threads", [](troupe_config& c) -> field_ref { return &c.engine.num_threads; },
+        0, 4096);
+    add("auth", "api_keys", [](troupe_config& c) -> field_ref { return &c.auth.api_keys; });
+    add("auth", "disabled", [](troupe_config& c) -> field_ref { return &c.auth.disabled; });
+    return f;
+  }();
+  return fields;
+}
+
+const field* find_field(std::string_view dotted) {
+  for (const field& f : schema()) {
+    if (dotted == std::string(f.section) + "." + f.key) return &f;
+  }
+  return nullptr;
+}
+
+std::string name_of(const field& f) { return std::string(f.section) + "." + f.key; }
+
+std::string quoted(const field& f) {
+  std::string q(1, '\'');
+  q += name_of(f);
+  q += '\'';
+  return q;
+}
+
+std::optional<std::string> check_int(const field& f, int64_t v) {
+  if (v < f.min_int || v > f.max_int) {
+    return "config: " + quoted(f) + " must be between " + std::to_string(f.min_int) + " and " +
+           std::to_string(f.max_int) + " (got " + std::to_string(v) + ")";
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> check_choice(const field& f, const std::string& v) {
+  if (f.choices.empty()) return std::nullopt;
+  for (const auto& c : f.choices)
+    if (c == v) return std::nullopt;
+  std::string list;
+  for (const auto& c : f.choices) list += (list.empty() ? "" : ", ") + ("\"" + c + "\"");
+  return "config: " + quoted(f) + " must be one of " + list + " (got \"" + v + "\")";
+}
+
+std::optional<std::string> set_from_node(const field& f, const toml::node& node, troupe_config* out) {
+  field_ref ref = f.ref(*out);
+  if (auto* s = std::get_if<std::string*>(&ref)) {
+    if (!node.is_string()) return "config: " + quoted(f) + " must be a string";
+    std::string v = node.as_string()->get();
+    if (auto e = check_choice(f, v)) return e;
+    **s = v;
+  } else if (auto* b = std::get_if<bool*>(&ref)) {
+    if (!node.is_boolean()) return "config: " + quoted(f) + " must be a boolean (true or false)";
+    **b = node.as_boolean()->get();
+  } else if (auto* i = std::get_if<int64_t*>(&ref)) {
+    if (!node.is_integer()) return "config: " + quoted(f) + " must be an integer";
+    int64_t v = node.as_integer()->get();
+    if (auto e = check_int(f, v)) return e;
+    **i = v;
+  } else if (auto* d = std::get_if<double*>(&ref)) {
+    double v = 0;
+    if (node.is_floating_point()) v = node.as_floating_point()->get();
+    else if (node.is_integer()) v = static_cast<double>(node.as_integer()->get());
+    else return "config: " + quoted(f) + " must be a number";
+    if (!(v > 0.0 && v <= 1.0)) return "config: " + quoted(f) + " must be in (0, 1]";
+    **d = v;
+  } else if (auto* l = std::get_if<std::vector<std::string>*>(&ref)) {
+    if (!node.is_array()) return "config: " + quoted(f) + " must be an array of strings";
+    std::vector<std::string> values;
+    for (const toml::node& e : *node.as_array()) {
+      if (!e.is_string()) return "config: " + quoted(f) + " must be an array of strings";
+      values.push_back(e.as_string()->get());
+    }
+    **l = std::move(values);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> load_toml_text(std::string_view text, std::string_view source_name,
+                                          troupe_config* out) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << "config: " << source_name << ":" << e.source().begin.line << ":"
+        << e.source().begin.column << ": " << e.description();
+    return msg.str();
+  }
+  for (auto&& [section_key, section_node] : root) {
+    std::string section(section_key.str());
+    bool known_section = false;
+    for (const field& f : schema()) known_section = known_section || section == f.section;
+    if (!known_section) return "config: unknown key '" + section + "'";
+    if (!section_node.is_table()) return "config: '" + section + "' must be a table ([" + section + "])";
+    for (auto&& [key, node] : *section_node.as_table()) {
+      std::string dotted = section + "." + std::string(key.str());
+      const field* f = find_field(dotted);
+      if (f == nullptr) return "config: unknown key '" + dotted + "'";
+      if (auto e = set_from_node(*f, node, out)) return e;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> load_toml_file(const std::string& path, troupe_config* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "config: cannot read '" + path + "'";
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return load_toml_text(buf.str(), path, out);
+}
+
+std::optional<std::string> apply_setting(troupe_config* out, std::string_view dotted_key,
+                                         std::string_view text) {
+  const field* f = find_field(dotted_key);
+  if (f == nullptr) return "config: unknown key '" + std::string(dotted_key) + "'";
+  field_ref ref = f->ref(*out);
+  std::string value(text);
+  if (auto* s = std::get_if<std::string*>(&ref)) {
+    if (auto e = check_choice(*f, value)) return e;
+    **s = value;
+  } else if (auto* b = std::get_if<bool*>(&ref)) {
+    if (value == "true" || value == "1") **b = true;
+    else if (value == "false" || value == "0") **b = false;
+    else return "config: " + quoted(*f) + " must be true or false (got \"" + value + "\")";
+  } else if (auto* i = std::get_if<int64_t*>(&ref)) {
+    int64_t v = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc() || end != value.data() + value.size() || value.empty())
+      return "config: " + quoted(*f) + " must be an integer (got \"" + value + "\")";
+    if (auto e = check_int(*f, v)) return e;
+    **i = v;
+  } else if (auto* d = std::get_if<double*>(&ref)) {
+    char* end = nullptr;
+    double v = std::strtod(value.c_str(), &end);
+    if (value.empty() || end != value.c_str() + value.size())
+      return "config: " + quoted(*f) + " must be a number (got \"" + value + "\")";
+    if (!(v > 0.0 && v <= 1.0)) return "config: " + quoted(*f) + " must be in (0, 1]";
+    **d = v;
+  } else if (auto* l = std::get_if<std::vector<std::string>*>(&ref)) {
+    (*l)->push_back(value);
+  }
+  return std::nullopt;
+}
+
+std::string key_for_flag(std::string_view flag_name) {
+  std::string key(flag_name);
+  for (char& ch : key)
+    if (ch == '-') ch = '_';
+  if (key.find('.') != std::string::npos) return find_field(key) ? key : std::string();
+  for (const field& f : schema())
+    if (key == f.key) return name_of(f);
+  return {};
+}
+
+bool is_boolean_key(std::string_view dotted_key) {
+  const field* f = find_field(dotted_key);
+  if (f == nullptr) return false;
+  troupe_config scratch;
+  field_ref ref = f->ref(scratch);
+  return std::holds_alternative<bool*>(ref);
+}
+
+std::vector<std::string> all_keys() {
+  std::vector<std::string> keys;
+  for (const field& f : schema()) keys.push_back(name_of(f));
+  return keys;
+}
+
+std::optional<std::string> validate(const troupe_config& c) {
+  if (c.server.tls_cert.empty() != c.server.tls_key.empty())
+    return "config: 'server.tls_cert' and 'server.tls_key' must be given together";
+  if (c.server.no_tls && !c.server.tls_cert.empty())
+    return "config: 'server.no_tls' conflicts with 'server.tls_cert'";
+  if (c.engine.max_model_len > 0 && c.engine.max_num_batched_tokens < 1)
+    return "config: 'engine.max_num_batched_tokens' must be positive";
+  return std::nullopt;
+}
+
+}  // namespace troupe::config
