@@ -136,7 +136,8 @@ std::string cuda_executor::impl::setup_shapes(const model_spec& s, const cuda_ex
   if (H <= 0 || D <= 0 || NH <= 0 || I <= 0 || V <= 0 || L <= 0)
     return "model spec has a non-positive dimension";
   if (NH % NKV != 0) return "num_heads is not a multiple of num_kv_heads";
-  if (D != 32 && D != 64 && D != 128 && D != 256) return "head_dim must be 32, 64, 128 or 256";
+  if (D != 8 && D != 16 && D != 32 && D != 64 && D != 128 && D != 256)
+    return "head_dim must be one of 8, 16, 32, 64, 128, 256";
   if (D % 8 != 0 || H % 8 != 0) return "hidden_size and head_dim must be multiples of 8";
   qkv_width = (NH + 2 * NKV) * D;
   max_tokens = o.max_num_batched_tokens;

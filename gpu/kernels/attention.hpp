@@ -64,7 +64,7 @@ struct decode_workspace {
 int64_t decode_workspace_floats(int32_t num_seqs, int32_t max_splits, int32_t num_heads,
                                 int32_t head_dim);
 
-// Group sizes 1..8 and head_dim 32/64/128/256 (otherwise use the prefill kernel).
+// Group sizes 1..8 and head_dim 8/16/32/64/128/256 (otherwise use the prefill kernel).
 bool decode_attention_supported(int32_t group_size, int32_t head_dim);
 
 // Every sequence must have exactly one query row (query_start_loc[s] == s);

@@ -204,7 +204,7 @@ cudaError_t launch_decode_dim(const attention_args& a, const decode_workspace& w
 
 bool decode_attention_supported(int32_t group_size, int32_t head_dim) {
   return group_size >= 1 && group_size <= 8 &&
-         (head_dim == 32 || head_dim == 64 || head_dim == 128 || head_dim == 256);
+         (head_dim == 8 || head_dim == 16 || head_dim == 32 || head_dim == 64 || head_dim == 128 || head_dim == 256);
 }
 
 int64_t decode_workspace_floats(int32_t num_seqs, int32_t max_splits, int32_t num_heads,
@@ -218,6 +218,8 @@ cudaError_t launch_decode_attention(dtype type, const attention_args& a,
   if (a.num_heads % a.layout.num_kv_heads != 0) return cudaErrorInvalidValue;
   TROUPE_DISPATCH_HALF(type, T, {
     switch (a.layout.head_dim) {
+      case 8: return launch_decode_dim<T, 8>(a, w, stream);
+      case 16: return launch_decode_dim<T, 16>(a, w, stream);
       case 32: return launch_decode_dim<T, 32>(a, w, stream);
       case 64: return launch_decode_dim<T, 64>(a, w, stream);
       case 128: return launch_decode_dim<T, 128>(a, w, stream);

@@ -231,6 +231,8 @@ cudaError_t launch_prefill_attention(dtype type, const attention_args& a,
     return cudaErrorInvalidValue;
   TROUPE_DISPATCH_HALF(type, T, {
     switch (a.layout.head_dim) {
+      case 8: return launch_prefill_for<T, 8>(a, work_items, num_work_items, stream);
+      case 16: return launch_prefill_for<T, 16>(a, work_items, num_work_items, stream);
       case 32: return launch_prefill_for<T, 32>(a, work_items, num_work_items, stream);
       case 64: return launch_prefill_for<T, 64>(a, work_items, num_work_items, stream);
       case 128: return launch_prefill_for<T, 128>(a, work_items, num_work_items, stream);

@@ -1,25 +1,27 @@
 #pragma once
-// On-device sampling: the algorithm of actors/engine/sampling/sampler.hpp, run
-// on the logits where they are. Per row (a sequence that samples):
+// On-device sampling: the function documented in
+// actors/engine/sampling/sampler.hpp (the CPU sampler), computed where the
+// logits are. Per row, x = raw logits with NaN read as -inf:
 //
-//   1. logprobs: lp_i = l_i - max(l) - log(sum_j exp(l_j - max(l))) over the raw
-//      logits l (sum in fp64); the sampled token's lp and the top
-//      num_top_logprobs (descending, ties by ascending id) are returned.
-//   2. penalties, once per distinct token t of the history (fp32):
-//      repetition (t in prompt or output, r != 1): l_t = l_t > 0 ? l_t / r : l_t * r
-//      then, with c = number of times t occurs in the output (c > 0):
-//      l_t = (l_t - frequency * c) - presence.
-//   3. temperature < 1e-5: greedy, the argmax of the penalised logits (lowest
-//      id on ties). Otherwise:
-//   4. z_i = l_i / temperature (fp32); order the vocabulary by z descending,
-//      ties by ascending id; p_i = exp(z_i - z_max) / sum_j exp(z_j - z_max)
-//      in fp64 over that order (i = rank from now on).
-//   5. keep the prefix of ranks i < n where n is the smallest of:
-//      top_k (if 0 < top_k < vocab); the count of ranks i < n_k whose mass
-//      before them, sum_{j<i} p_j, is < top_p * sum_{j<n_k} p_j (if top_p < 1);
-//      the count of ranks with p_i >= min_p * p_0 (if min_p > 0). At least 1.
-//   6. u = philox_uniform(seed, sample_index); the token is the first rank i < n
-//      with sum_{j<=i} p_j > u * sum_{j<n} p_j (the last kept rank if none).
+//   1. lp = x - log_sum, log_sum = max + (float)log(fp64 sum exp(x - max));
+//      the sampled token's lp and the top num_top_logprobs of lp (descending,
+//      ties by ascending id) are returned.
+//   2. repetition penalty r (!= 1, > 0) once per distinct id of prompt +
+//      output: x = x > 0 ? x / r : x * r; then over output ids with count c:
+//      x -= f * c + presence (fp32, no fused multiply-add).
+//   3. temperature < 1e-5: greedy, argmax of x (lowest id on ties).
+//   4. x /= temperature; ids with x > -inf ordered by x descending, ties by
+//      ascending id (a radix sort on the device); top-k keeps the first k;
+//      e_i = expf(x_i - x_max) in fp32; Z = fp64 sum of e_i; top-p keeps the
+//      shortest prefix whose running sum is >= top_p * Z; min-p drops the
+//      suffix with e_i < min_p (never the first).
+//   5. u = philox_uniform(seed, sample_index); the first kept id whose running
+//      fp64 sum exceeds u * (sum of kept e_i) (the last kept id if none).
+//
+// Sums run in parallel here and in rank order on the CPU, so a draw can
+// differ only when u * Z' lies within fp64 rounding of a CDF boundary. expf
+// is evaluated as the fp32 rounding of the fp64 exp (correctly rounded but
+// for double-rounding cases), the value the host's expf gives.
 #include <cuda_runtime_api.h>
 
 #include <cstddef>

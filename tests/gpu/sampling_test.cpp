@@ -25,87 +25,98 @@ struct host_draw {
   std::vector<float> top_logprobs;
 };
 
-// Straight transcription of the algorithm, sums in fp64 in rank order.
-host_draw host_sample(const float* l, int32_t V, const sampling_row& p,
+// Straight transcription of the algorithm (actors/engine/sampling/sampler.hpp):
+// sums in fp64 in rank order.
+float nan_to_neg_inf(float x) { return std::isnan(x) ? -INFINITY : x; }
+
+host_draw host_sample(const float* raw, int32_t V, const sampling_row& p,
                       const std::vector<int32_t>& history) {
   host_draw out;
-  const float mx = *std::max_element(l, l + V);
+  float mx = -INFINITY;
+  for (int32_t i = 0; i < V; ++i) mx = std::max(mx, nan_to_neg_inf(raw[i]));
   double sum = 0.0;
-  for (int32_t i = 0; i < V; ++i) sum += std::exp(static_cast<double>(l[i]) - mx);
-  const double lse = mx + std::log(sum);
-  std::vector<int32_t> by_logit(V);
-  std::iota(by_logit.begin(), by_logit.end(), 0);
-  std::stable_sort(by_logit.begin(), by_logit.end(), [&](int32_t a, int32_t b) { return l[a] > l[b]; });
+  for (int32_t i = 0; i < V; ++i) sum += std::exp(static_cast<double>(nan_to_neg_inf(raw[i]) - mx));
+  const float log_sum = mx + static_cast<float>(std::log(sum));
+  std::vector<float> lp(V);
+  for (int32_t i = 0; i < V; ++i) lp[i] = nan_to_neg_inf(raw[i]) - log_sum;
+  auto desc = [](const std::vector<float>& v) {
+    return [&v](int32_t a, int32_t b) { return v[a] > v[b] || (v[a] == v[b] && a < b); };
+  };
+  std::vector<int32_t> by_lp(V);
+  std::iota(by_lp.begin(), by_lp.end(), 0);
+  std::sort(by_lp.begin(), by_lp.end(), desc(lp));
   for (int32_t k = 0; k < p.num_top_logprobs; ++k) {
-    out.top_ids.push_back(by_logit[k]);
-    out.top_logprobs.push_back(static_cast<float>(l[by_logit[k]] - lse));
-  }
-
-  std::vector<float> s(l, l + V);
-  const bool active = p.repetition_penalty != 1.0f || p.presence_penalty != 0.0f ||
-                      p.frequency_penalty != 0.0f;
-  if (active) {
-    std::map<int32_t, int32_t> out_count;
-    std::set<int32_t> seen;
-    for (int32_t j = p.penalty_begin; j < p.penalty_end; ++j) {
-      seen.insert(history[j]);
-      if (j >= p.penalty_output_begin) ++out_count[history[j]];
-    }
-    for (int32_t t : seen) {
-      float x = s[t];
-      if (p.repetition_penalty != 1.0f) x = x > 0.0f ? x / p.repetition_penalty : x * p.repetition_penalty;
-      const int32_t c = out_count.count(t) ? out_count[t] : 0;
-      if (c > 0) x = (x - p.frequency_penalty * static_cast<float>(c)) - p.presence_penalty;
-      s[t] = x;
-    }
+    out.top_ids.push_back(by_lp[k]);
+    out.top_logprobs.push_back(lp[by_lp[k]]);
   }
   auto finish = [&](int32_t token) {
     out.token = token;
-    out.logprob = static_cast<float>(l[token] - lse);
+    out.logprob = lp[token];
     return out;
   };
+
+  std::vector<float> x(raw, raw + V);
+  std::set<int32_t> seen;
+  std::map<int32_t, int32_t> out_count;
+  for (int32_t j = p.penalty_begin; j < p.penalty_end; ++j) {
+    seen.insert(history[j]);
+    if (j >= p.penalty_output_begin) ++out_count[history[j]];
+  }
+  if (p.repetition_penalty != 1.0f && p.repetition_penalty > 0.0f)
+    for (int32_t t : seen) x[t] = x[t] > 0.0f ? x[t] / p.repetition_penalty : x[t] * p.repetition_penalty;
+  if (p.frequency_penalty != 0.0f || p.presence_penalty != 0.0f)
+    for (const auto& [t, c] : out_count) {
+      volatile float f = p.frequency_penalty * static_cast<float>(c);  // no FMA contraction
+      x[t] -= f + p.presence_penalty;
+    }
   if (p.temperature < kernels::kGreedyTemperature) {
     int32_t best = 0;
-    for (int32_t i = 1; i < V; ++i)
-      if (s[i] > s[best]) best = i;
+    float best_value = -INFINITY;
+    for (int32_t i = 0; i < V; ++i)
+      if (nan_to_neg_inf(x[i]) > best_value) {
+        best_value = nan_to_neg_inf(x[i]);
+        best = i;
+      }
     return finish(best);
   }
-  std::vector<float> z(V);
-  for (int32_t i = 0; i < V; ++i) z[i] = s[i] / p.temperature + 0.0f;
-  std::vector<int32_t> order(V);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return z[a] > z[b]; });
-  const float zmax = z[order[0]];
-  double denom = 0.0;
-  for (int32_t i = 0; i < V; ++i) denom += std::exp(static_cast<double>(z[i]) - zmax);
-  auto prob = [&](int32_t rank) { return std::exp(static_cast<double>(z[order[rank]]) - zmax) / denom; };
-  const int32_t n_k = (p.top_k > 0 && p.top_k < V) ? p.top_k : V;
-  double mass_k = 0.0;
-  for (int32_t i = 0; i < n_k; ++i) mass_k += prob(i);
-  const double p0 = prob(0);
-  int32_t n = n_k;
-  double kept = 0.0, before = 0.0;
-  for (int32_t i = 0; i < n_k; ++i) {
-    const double pi = prob(i);
-    bool fails = false;
-    if (i > 0) {
-      if (p.top_p < 1.0f && !(before < static_cast<double>(p.top_p) * mass_k)) fails = true;
-      if (p.min_p > 0.0f && !(pi >= static_cast<double>(p.min_p) * p0)) fails = true;
-    }
-    if (fails) {
-      n = i;
-      break;
-    }
-    before += pi;
+  std::vector<int32_t> ids;
+  for (int32_t i = 0; i < V; ++i) {
+    x[i] = nan_to_neg_inf(x[i]) / p.temperature;
+    if (x[i] != -INFINITY) ids.push_back(i);
   }
-  kept = before;
-  const double target = static_cast<double>(philox_uniform(p.seed, p.sample_index)) * kept;
-  double through = 0.0;
-  for (int32_t i = 0; i < n; ++i) {
-    through += prob(i);
-    if (through > target) return finish(order[i]);
+  if (ids.empty()) return finish(0);
+  std::sort(ids.begin(), ids.end(), desc(x));
+  size_t keep = ids.size();
+  if (p.top_k > 0 && static_cast<size_t>(p.top_k) < keep) keep = p.top_k;
+  const float x_max = x[ids[0]];
+  std::vector<float> e(keep);
+  double total = 0.0;
+  for (size_t i = 0; i < keep; ++i) {
+    e[i] = std::exp(x[ids[i]] - x_max);
+    total += e[i];
   }
-  return finish(order[n - 1]);
+  if (p.top_p < 1.0f) {
+    const double target = static_cast<double>(p.top_p) * total;
+    double running = 0.0;
+    for (size_t i = 0; i < keep; ++i) {
+      running += e[i];
+      if (running >= target) {
+        keep = i + 1;
+        break;
+      }
+    }
+  }
+  if (p.min_p > 0.0f)
+    while (keep > 1 && e[keep - 1] < p.min_p) --keep;
+  double kept = 0.0;
+  for (size_t i = 0; i < keep; ++i) kept += e[i];
+  const double threshold = static_cast<double>(philox_uniform(p.seed, p.sample_index)) * kept;
+  double running = 0.0;
+  for (size_t i = 0; i < keep; ++i) {
+    running += e[i];
+    if (threshold < running) return finish(ids[i]);
+  }
+  return finish(ids[keep - 1]);
 }
 
 struct device_result {
@@ -176,12 +187,12 @@ void expect_same_draws(int32_t V, const std::vector<sampling_row>& rows, bool ti
     EXPECT_EQ(got.tokens[r], want.token) << "row " << r << " temperature " << rows[r].temperature
                                          << " top_k " << rows[r].top_k << " top_p " << rows[r].top_p
                                          << " min_p " << rows[r].min_p;
-    EXPECT_NEAR(got.logprobs[r], want.logprob, 1e-4f * (1.0f + std::fabs(want.logprob)));
+    EXPECT_FLOAT_EQ(got.logprobs[r], want.logprob);
     for (int32_t k = 0; k < max_top; ++k) {
       const size_t o = static_cast<size_t>(r) * max_top + k;
       if (k < rows[r].num_top_logprobs) {
         EXPECT_EQ(got.top_ids[o], want.top_ids[k]) << "row " << r << " rank " << k;
-        EXPECT_NEAR(got.top_logprobs[o], want.top_logprobs[k], 1e-4f * (1.0f + std::fabs(want.top_logprobs[k])));
+        EXPECT_FLOAT_EQ(got.top_logprobs[o], want.top_logprobs[k]);
       } else {
         EXPECT_EQ(got.top_ids[o], -1);
         EXPECT_TRUE(std::isinf(got.top_logprobs[o]) && got.top_logprobs[o] < 0);

@@ -1,0 +1,201 @@
+// The CUDA executor (through the engine adapter) against Hugging Face
+// transformers: reference logits and greedy continuations of the tiny test
+// models (tests/data/models, tests/data/reference). The GPU computes in bf16,
+// the reference in fp32, so logits agree to ~1e-2 and greedy continuations
+// may part where two logits are nearly equal. Skips without a CUDA device.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/engine/exec/cuda_executor_adapter.hpp"
+#include "tests/engine/exec/step_batches.hpp"
+
+using namespace troupe;
+using troupe::test::contiguous_blocks;
+using troupe::test::make_step;
+using troupe::test::seq_chunk;
+
+namespace {
+
+constexpr int32_t k_block_size = 16;
+// bf16 weights, activations and KV against transformers in fp32.
+constexpr double k_max_relative_error = 1e-2;
+
+struct reference_prompt {
+  std::vector<int32_t> input_ids;
+  std::vector<int32_t> probe_ids;
+  std::vector<std::vector<float>> logits;  // [position][probe]
+  std::vector<int32_t> greedy_ids;
+};
+
+std::string source_path(const std::string& relative) {
+  return std::string(TROUPE_SOURCE_DIR) + "/" + relative;
+}
+
+std::vector<reference_prompt> load_reference(const std::string& model) {
+  std::ifstream in(source_path("tests/data/reference/logits_" + model + ".json"));
+  EXPECT_TRUE(in) << "reference data for " << model << " is missing";
+  if (!in) return {};
+  auto doc = nlohmann::json::parse(in);
+  std::vector<reference_prompt> out;
+  for (const auto& p : doc.at("prompts"))
+    out.push_back({p.at("input_ids").get<std::vector<int32_t>>(),
+                   p.at("probe_token_ids").get<std::vector<int32_t>>(),
+                   p.at("logits").get<std::vector<std::vector<float>>>(),
+                   p.at("greedy_ids").get<std::vector<int32_t>>()});
+  return out;
+}
+
+std::unique_ptr<engine::executor> open_model(const std::string& model, bool graphs = true) {
+  gpu::cuda_executor_options options;
+  options.max_kv_blocks = 256;
+  options.max_num_seqs = 32;
+  options.max_num_batched_tokens = 2048;
+  options.max_model_len = 2048;
+  options.enable_cuda_graphs = graphs;
+  options.verbose = false;
+  std::string error;
+  auto exec = engine::make_cuda_executor(source_path("tests/data/models/" + model), options, &error);
+  EXPECT_TRUE(exec) << error;
+  return exec;
+}
+
+// ||ours[probe] - ref|| / ||ref|| summed over every position of a prompt.
+double prompt_error(const float* logits, int32_t vocab, const reference_prompt& p) {
+  double diff = 0.0, norm = 0.0;
+  for (std::size_t pos = 0; pos < p.input_ids.size(); ++pos)
+    for (std::size_t i = 0; i < p.probe_ids.size(); ++i) {
+      const double d = double{logits[pos * vocab + p.probe_ids[i]]} - p.logits[pos][i];
+      diff += d * d;
+      norm += double{p.logits[pos][i]} * p.logits[pos][i];
+    }
+  return std::sqrt(diff / norm);
+}
+
+// Greedy continuations of several prompts decoded together, one token per step.
+std::vector<std::vector<int32_t>> greedy_batch(engine::executor& exec,
+                                               const std::vector<std::vector<int32_t>>& prompts,
+                                               int32_t num_new_tokens) {
+  std::vector<std::vector<int32_t>> tables, out(prompts.size());
+  std::vector<seq_chunk> chunks;
+  int32_t next_block = 0;
+  for (const auto& ids : prompts) {
+    const int32_t total = static_cast<int32_t>(ids.size()) + num_new_tokens;
+    auto table = contiguous_blocks(next_block, total, k_block_size);
+    next_block += static_cast<int32_t>(table.size());
+    std::reverse(table.begin(), table.end());  // any blocks will do
+    tables.push_back(table);
+    chunks.push_back({ids, 0, table});
+  }
+  auto result = exec.execute(make_step(chunks, k_block_size));
+  for (std::size_t s = 0; s < prompts.size(); ++s) out[s].push_back(result.sampled_token_ids.at(s));
+  for (int32_t k = 1; k < num_new_tokens; ++k) {
+    chunks.clear();
+    for (std::size_t s = 0; s < prompts.size(); ++s) {
+      const int32_t position = static_cast<int32_t>(prompts[s].size() + out[s].size()) - 1;
+      chunks.push_back({{out[s].back()}, position, tables[s]});
+    }
+    result = exec.execute(make_step(chunks, k_block_size));
+    for (std::size_t s = 0; s < prompts.size(); ++s) out[s].push_back(result.sampled_token_ids.at(s));
+  }
+  return out;
+}
+
+class CudaExecutorReference : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    if (!engine::cuda_device_available()) GTEST_SKIP() << "no CUDA device (or built without CUDA)";
+  }
+};
+
+TEST_P(CudaExecutorReference, LogitsMatchTransformersWithinTheBf16Band) {
+  const std::string model = GetParam();
+  auto exec = open_model(model);
+  ASSERT_TRUE(exec);
+  const int32_t vocab = exec->spec().vocab_size;
+  const auto prompts = load_reference(model);
+  ASSERT_FALSE(prompts.empty());
+  double worst = 0.0;
+  for (const auto& p : prompts) {
+    const auto n = static_cast<int32_t>(p.input_ids.size());
+    auto result = exec->execute(make_step({{p.input_ids, 0, contiguous_blocks(3, n, k_block_size)}},
+                                          k_block_size, /*all_logits=*/true));
+    ASSERT_EQ(result.logits.size(), static_cast<std::size_t>(n) * vocab);
+    const double err = prompt_error(result.logits.data(), vocab, p);
+    worst = std::max(worst, err);
+    EXPECT_LT(err, k_max_relative_error) << model << " prompt of " << n << " tokens";
+  }
+  std::printf("%s: worst prompt relative logits error %.2e\n", model.c_str(), worst);
+}
+
+TEST_P(CudaExecutorReference, ChunkedPrefillLogitsMatchTransformers) {
+  const std::string model = GetParam();
+  auto exec = open_model(model);
+  ASSERT_TRUE(exec);
+  const int32_t vocab = exec->spec().vocab_size;
+  for (const auto& p : load_reference(model)) {
+    const auto n = static_cast<int32_t>(p.input_ids.size());
+    const auto table = contiguous_blocks(7, n, k_block_size);
+    std::vector<float> logits;
+    for (int32_t start = 0; start < n; start += 3) {
+      const int32_t end = std::min(n, start + 3);
+      seq_chunk chunk{{p.input_ids.begin() + start, p.input_ids.begin() + end}, start, table, end == n};
+      auto r = exec->execute(make_step({chunk}, k_block_size, true));
+      logits.insert(logits.end(), r.logits.begin(), r.logits.end());
+    }
+    ASSERT_EQ(logits.size(), static_cast<std::size_t>(n) * vocab);
+    EXPECT_LT(prompt_error(logits.data(), vocab, p), k_max_relative_error);
+  }
+}
+
+TEST_P(CudaExecutorReference, GreedyContinuationsMatchTransformersOnMostPrompts) {
+  const std::string model = GetParam();
+  auto exec = open_model(model);
+  ASSERT_TRUE(exec);
+  const auto prompts = load_reference(model);
+  ASSERT_FALSE(prompts.empty());
+  int32_t identical = 0;
+  for (const auto& p : prompts) {
+    const auto got = greedy_batch(*exec, {p.input_ids}, static_cast<int32_t>(p.greedy_ids.size()));
+    identical += got[0] == p.greedy_ids;
+  }
+  const double fraction = static_cast<double>(identical) / prompts.size();
+  std::printf("%s: %d of %zu greedy continuations identical to transformers (%.0f%%)\n",
+              model.c_str(), identical, prompts.size(), 100 * fraction);
+  EXPECT_GE(fraction, 0.5);
+}
+
+TEST_P(CudaExecutorReference, BatchedContinuationsEqualEachPromptAlone) {
+  const std::string model = GetParam();
+  const auto prompts = load_reference(model);
+  std::vector<std::vector<int32_t>> ids;
+  for (const auto& p : prompts) ids.push_back(p.input_ids);
+  auto batched_exec = open_model(model, /*graphs=*/true);
+  ASSERT_TRUE(batched_exec);
+  const auto batched = greedy_batch(*batched_exec, ids, 32);
+  auto alone_exec = open_model(model, /*graphs=*/false);
+  ASSERT_TRUE(alone_exec);
+  for (std::size_t s = 0; s < ids.size(); ++s)
+    EXPECT_EQ(greedy_batch(*alone_exec, {ids[s]}, 32)[0], batched[s]) << model << " prompt " << s;
+}
+
+INSTANTIATE_TEST_SUITE_P(TinyModels, CudaExecutorReference,
+                         ::testing::Values("tiny-llama3", "tiny-qwen2"),
+                         [](const auto& info) {
+                           return std::string(info.param) == "tiny-llama3" ? "llama3" : "qwen2";
+                         });
+
+TEST(CudaExecutorFactory, ReportsWhyItCannotStart) {
+  std::string error;
+  gpu::cuda_executor_options options;
+  options.verbose = false;
+  auto exec = engine::make_cuda_executor(source_path("tests/data/models/no-such-model"), options, &error);
+  EXPECT_FALSE(exec);
+  EXPECT_FALSE(error.empty());
+}
+
+}  // namespace
