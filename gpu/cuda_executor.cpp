@@ -476,12 +476,13 @@ std::string cuda_executor::impl::step(const step_batch& b, step_result& r) {
                                         cudaMemcpyDeviceToHost, stream));
       }
     }
-    if (!decode) {
+    // A decode forward already left one logits row per sequence; a prefill
+    // gathers the last row of each sequence (after any all-logits chunks,
+    // which reuse the logits buffer).
+    if (!decode || b.return_all_logits) {
       TROUPE_CUDA_TRY(kernels::launch_embedding(compute, last_hidden, normed,
                                                 in_ptr<int32_t>(in.last_rows), S, H, stream));
       if (auto err = lm_head(last_hidden, S); !err.empty()) return err;
-    } else if (auto err = lm_head(normed, S); !err.empty()) {
-      return err;
     }
   }
 

@@ -3,6 +3,8 @@
 // Skips without a CUDA device.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "actors/engine/exec/cuda_executor_adapter.hpp"
