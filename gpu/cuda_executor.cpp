@@ -23,6 +23,12 @@
 namespace troupe::gpu {
 namespace {
 
+enum class phase : int {
+  upload, embedding, norm, gemm, rope_kv, attention, activation, lm_head, sampling, count
+};
+constexpr const char* kPhaseNames[] = {"upload",    "embedding",  "rmsnorm", "gemm",     "rope+kv",
+                                       "attention", "silu*mul",   "lm_head", "sampling"};
+
 constexpr int32_t kGraphBuckets[] = {1, 2, 4, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128,
                                      160, 192, 224, 256};
 constexpr int32_t kMaxSplits = 16;
@@ -89,6 +95,17 @@ struct cuda_executor::impl {
 
   std::map<int32_t, cudaGraphExec_t> graphs;
 
+  // Optional per-phase timing (profile()): an event after each operation; the
+  // interval before it is charged to that operation's phase.
+  std::vector<std::pair<int, cudaEvent_t>>* marks = nullptr;
+  void mark(phase p) {
+    if (marks == nullptr) return;
+    cudaEvent_t e = nullptr;
+    cudaEventCreate(&e);
+    cudaEventRecord(e, stream);
+    marks->emplace_back(static_cast<int>(p), e);
+  }
+
   ~impl() {
     for (auto& [bucket, exec] : graphs) cudaGraphExecDestroy(exec);
     if (work != nullptr) cudaFree(work);
@@ -136,9 +153,9 @@ std::string cuda_executor::impl::setup_shapes(const model_spec& s, const cuda_ex
   if (H <= 0 || D <= 0 || NH <= 0 || I <= 0 || V <= 0 || L <= 0)
     return "model spec has a non-positive dimension";
   if (NH % NKV != 0) return "num_heads is not a multiple of num_kv_heads";
-  if (D != 8 && D != 16 && D != 32 && D != 64 && D != 128 && D != 256)
-    return "head_dim must be one of 8, 16, 32, 64, 128, 256";
-  if (D % 8 != 0 || H % 8 != 0) return "hidden_size and head_dim must be multiples of 8";
+  if (D != 4 && D != 8 && D != 16 && D != 32 && D != 64 && D != 128 && D != 256)
+    return "head_dim must be one of 4, 8, 16, 32, 64, 128, 256";
+  if (H % 8 != 0) return "hidden_size must be a multiple of 8";
   qkv_width = (NH + 2 * NKV) * D;
   max_tokens = o.max_num_batched_tokens;
   max_seqs = std::min(o.max_num_seqs, max_tokens);
@@ -246,6 +263,7 @@ std::string cuda_executor::impl::allocate_kv(int64_t weight_bytes, int64_t work_
 std::string cuda_executor::impl::forward(int32_t T, int32_t S, bool decode, int32_t num_items) {
   const int32_t* token_ids = in_ptr<int32_t>(in.token_ids);
   TROUPE_CUDA_TRY(kernels::launch_embedding(compute, residual, model.embed(), token_ids, T, H, stream));
+  mark(phase::embedding);
   kernels::attention_args att;
   att.out = attn;
   att.q = qkv;
@@ -276,11 +294,13 @@ std::string cuda_executor::impl::forward(int32_t T, int32_t S, bool decode, int3
     TROUPE_CUDA_TRY(kernels::launch_rms_norm(compute, normed, i == 0 ? nullptr : residual,
                                              i == 0 ? residual : proj, w.input_norm, T, H, eps,
                                              stream));
+    mark(phase::norm);
     if (w.qkv_bias != nullptr)
       TROUPE_CUDA_TRY(kernels::launch_broadcast_row(compute, qkv, w.qkv_bias, T, qkv_width, stream));
     if (auto err = gemm.linear(compute, normed, w.qkv, qkv, T, qkv_width, H, w.qkv_bias != nullptr);
         !err.empty())
       return err;
+    mark(phase::gemm);
     TROUPE_CUDA_TRY(kernels::launch_rope(compute, rope, stream));
     kernels::kv_write_args kw;
     kw.cache = layer_cache(i);
@@ -291,23 +311,34 @@ std::string cuda_executor::impl::forward(int32_t T, int32_t S, bool decode, int3
     kw.slot_mapping = in_ptr<int64_t>(in.slot_mapping);
     kw.num_tokens = T;
     TROUPE_CUDA_TRY(kernels::launch_kv_write(compute, kw, stream));
+    mark(phase::rope_kv);
     att.cache = layer_cache(i);
     if (decode)
       TROUPE_CUDA_TRY(kernels::launch_decode_attention(compute, att, decode_ws, stream));
     else
       TROUPE_CUDA_TRY(kernels::launch_prefill_attention(compute, att, in_ptr<int32_t>(in.work_items),
                                                         num_items, stream));
+    mark(phase::attention);
     if (auto err = gemm.linear(compute, attn, w.o, proj, T, H, NH * D, false); !err.empty()) return err;
+    mark(phase::gemm);
     TROUPE_CUDA_TRY(kernels::launch_rms_norm(compute, normed, residual, proj, w.post_norm, T, H, eps,
                                              stream));
+    mark(phase::norm);
     if (auto err = gemm.linear(compute, normed, w.gate_up, gate_up, T, 2 * I, H, false); !err.empty())
       return err;
+    mark(phase::gemm);
     TROUPE_CUDA_TRY(kernels::launch_silu_and_mul(compute, act, gate_up, T, I, stream));
+    mark(phase::activation);
     if (auto err = gemm.linear(compute, act, w.down, proj, T, H, I, false); !err.empty()) return err;
+    mark(phase::gemm);
   }
   TROUPE_CUDA_TRY(kernels::launch_rms_norm(compute, normed, residual, proj, model.final_norm(), T, H,
                                            eps, stream));
-  if (decode) return lm_head(normed, S);  // one row per sequence already
+  mark(phase::norm);
+  if (decode) {  // one row per sequence already
+    if (auto err = lm_head(normed, S); !err.empty()) return err;
+    mark(phase::lm_head);
+  }
   return {};
 }
 
@@ -460,6 +491,7 @@ std::string cuda_executor::impl::step(const step_batch& b, step_result& r) {
       !err.empty())
     return err;
 
+  mark(phase::upload);
   if (bucket > 0) {
     if (auto err = run_graph(bucket); !err.empty()) return err;
   } else {
@@ -483,6 +515,7 @@ std::string cuda_executor::impl::step(const step_batch& b, step_result& r) {
       TROUPE_CUDA_TRY(kernels::launch_embedding(compute, last_hidden, normed,
                                                 in_ptr<int32_t>(in.last_rows), S, H, stream));
       if (auto err = lm_head(last_hidden, S); !err.empty()) return err;
+      mark(phase::lm_head);
     }
   }
 
@@ -500,6 +533,7 @@ std::string cuda_executor::impl::step(const step_batch& b, step_result& r) {
   sa.out_top_ids = reinterpret_cast<int32_t*>(dev_out + out.top_ids);
   sa.out_top_logprobs = reinterpret_cast<float*>(dev_out + out.top_logprobs);
   TROUPE_CUDA_TRY(kernels::launch_sampling(sa, sample_ws, sample_ws_bytes, stream));
+  mark(phase::sampling);
   TROUPE_CUDA_TRY(cudaMemcpyAsync(host_out, dev_out, out.total, cudaMemcpyDeviceToHost, stream));
   TROUPE_CUDA_TRY(cudaStreamSynchronize(stream));
 
@@ -588,6 +622,35 @@ std::string cuda_executor::fill_kv_random(uint64_t seed) {
 }
 
 int64_t cuda_executor::weight_bytes() const { return impl_->model.num_bytes(); }
+
+std::string cuda_executor::profile(const step_batch& batch,
+                                   std::vector<std::pair<std::string, double>>* ms_by_phase) {
+  impl& p = *impl_;
+  std::vector<std::pair<int, cudaEvent_t>> marks;
+  const bool graphs = p.options.enable_cuda_graphs;
+  p.options.enable_cuda_graphs = false;
+  p.marks = &marks;
+  cudaEvent_t start = nullptr;
+  cudaEventCreate(&start);
+  cudaEventRecord(start, p.stream);
+  step_result r;
+  std::string err = p.step(batch, r);
+  p.marks = nullptr;
+  p.options.enable_cuda_graphs = graphs;
+  std::vector<double> ms(static_cast<size_t>(phase::count), 0.0);
+  cudaEvent_t prev = start;
+  for (const auto& [cat, e] : marks) {
+    float dt = 0.0f;
+    cudaEventElapsedTime(&dt, prev, e);
+    ms[cat] += dt;
+    prev = e;
+  }
+  for (const auto& [cat, e] : marks) cudaEventDestroy(e);
+  cudaEventDestroy(start);
+  ms_by_phase->clear();
+  for (size_t i = 0; i < ms.size(); ++i) ms_by_phase->emplace_back(kPhaseNames[i], ms[i]);
+  return err;
+}
 
 bool cuda_device_count_positive(std::string* reason) {
   int count = 0;

@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gpu/model_spec.hpp"
 #include "gpu/step_batch.hpp"
@@ -61,6 +63,11 @@ class cuda_executor {
   // Benchmarks: fills the whole KV cache with random values (timing on
   // zeros is not representative). Returns "" or an error.
   std::string fill_kv_random(uint64_t seed);
+  // Runs `batch` eagerly (no graph) with an event after every operation and
+  // returns the device milliseconds spent per phase (upload, embedding,
+  // rmsnorm, gemm, rope+kv, attention, silu*mul, lm_head, sampling).
+  std::string profile(const step_batch& batch,
+                      std::vector<std::pair<std::string, double>>* ms_by_phase);
   // Device memory held by the weights, in bytes.
   int64_t weight_bytes() const;
 

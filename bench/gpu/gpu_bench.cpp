@@ -187,6 +187,27 @@ int main(int argc, char** argv) {
   const step_batch p = prefill_batch(1024, exec->block_size());
   const double ttft_ms = time_step_ms(*exec, p, 5);
 
+  // Where the time goes: device time per phase of one eager step.
+  struct profiled { const char* what; step_batch batch; };
+  const profiled cases[] = {
+      {"decode B=1 ctx=512", decode_batch(1, 512, exec->block_size(), exec->num_kv_blocks())},
+      {"decode B=64 ctx=2048", decode_batch(64, 2048, exec->block_size(), exec->num_kv_blocks())},
+      {"decode B=256 ctx=512", decode_batch(256, 512, exec->block_size(), exec->num_kv_blocks())},
+      {"prefill 1024", p}};
+  std::printf("\nphase breakdown (device ms, eager step with an event after every op):\n");
+  for (const profiled& c : cases) {
+    std::vector<std::pair<std::string, double>> ms;
+    exec->profile(c.batch, &ms);  // warm
+    if (auto e = exec->profile(c.batch, &ms); !e.empty()) std::printf("profile: %s\n", e.c_str());
+    double total = 0.0;
+    std::printf("  %-22s", c.what);
+    for (const auto& [name, t] : ms) {
+      std::printf(" %s %.3f", name.c_str(), t);
+      total += t;
+    }
+    std::printf(" | total %.3f\n", total);
+  }
+
   std::printf("\n| batch | ctx | step ms | floor ms | x floor | tok/s |\n|---|---|---|---|---|---|\n");
   for (const row& r : rows)
     std::printf("| %d | %d | %.3f | %.3f | %.2f | %.0f |\n", r.batch, r.ctx, r.ms, r.floor_ms,

@@ -69,22 +69,26 @@ __global__ void __launch_bounds__(kThreads)
   const int32_t bs = a.layout.block_size;
   constexpr int kStride = kGroupsPerBlock;  // keys consumed per pass of the block
   // The loop bound is uniform across the warp: lanes shuffle together.
-  for (int32_t base = key_begin; base < key_end; base += 2 * kStride) {
-    // Two keys per iteration: both loads are in flight before either is used.
-    uint4 kraw[2], vraw[2];
-    bool valid[2];
+  // kUnroll keys per lane group and iteration: all their loads are in flight
+  // before the first is used.
+  constexpr int kUnroll = 4;
+  for (int32_t base = key_begin; base < key_end; base += kUnroll * kStride) {
+    uint4 kraw[kUnroll], vraw[kUnroll];
+    bool valid[kUnroll];
 #pragma unroll
-    for (int u = 0; u < 2; ++u) {
+    for (int u = 0; u < kUnroll; ++u) {
       const int32_t k = base + state + u * kStride;
       valid[u] = k < key_end;
       if (valid[u]) {
         const int64_t slot = static_cast<int64_t>(block_table[k / bs]) * bs + k % bs;
         kraw[u] = *reinterpret_cast<const uint4*>(cache + a.layout.offset(0, slot, kv_head) + d0);
         vraw[u] = *reinterpret_cast<const uint4*>(cache + a.layout.offset(1, slot, kv_head) + d0);
+      } else {
+        kraw[u] = vraw[u] = make_uint4(0, 0, 0, 0);
       }
     }
 #pragma unroll
-    for (int u = 0; u < 2; ++u) {
+    for (int u = 0; u < kUnroll; ++u) {
       // Lanes of one key must shuffle together, so invalid keys compute with
       // zeros and are dropped after the reduction.
       float kf[8], vf[8];
@@ -92,8 +96,8 @@ __global__ void __launch_bounds__(kThreads)
       const T* vp = reinterpret_cast<const T*>(&vraw[u]);
 #pragma unroll
       for (int e = 0; e < 8; ++e) {
-        kf[e] = valid[u] ? to_float(kp[e]) : 0.0f;
-        vf[e] = valid[u] ? to_float(vp[e]) : 0.0f;
+        kf[e] = to_float(kp[e]);
+        vf[e] = to_float(vp[e]);
       }
 #pragma unroll
       for (int g = 0; g < G; ++g) {

@@ -34,6 +34,11 @@ template <typename T, int D>
 __global__ void __launch_bounds__(kThreads)
     prefill_attention_kernel(attention_args a, const int32_t* work_items) {
   using layout_t = prefill_smem<D>;
+  // 16-byte loads (8 elements), or the whole head when it is narrower.
+  constexpr int kVec = D >= 8 ? 8 : D;
+  struct alignas(kVec * sizeof(T)) vec_t {
+    T v[kVec];
+  };
   extern __shared__ float smem[];
   float* q_s = smem + layout_t::q;
   float* k_s = smem + layout_t::k;
@@ -95,28 +100,26 @@ __global__ void __launch_bounds__(kThreads)
 
   for (int32_t key0 = 0; key0 <= last_pos; key0 += kKeyTile) {
     __syncthreads();  // previous tile fully consumed
-    // Load K and V of keys key0 .. key0 + kKeyTile - 1 (8 elements per load).
-    for (int idx = threadIdx.x; idx < kKeyTile * (D / 8); idx += kThreads) {
-      const int c = idx / (D / 8), d0 = (idx % (D / 8)) * 8;
+    // Load K and V of keys key0 .. key0 + kKeyTile - 1 (kVec elements per load).
+    for (int idx = threadIdx.x; idx < kKeyTile * (D / kVec); idx += kThreads) {
+      const int c = idx / (D / kVec), d0 = (idx % (D / kVec)) * kVec;
       const int32_t key = key0 + c;
-      float kv[2][8];
+      float kv[2][kVec];
       if (key <= last_pos) {
         const int64_t slot = static_cast<int64_t>(block_table[key / bs]) * bs + key % bs;
-        const uint4 kraw = *reinterpret_cast<const uint4*>(cache + a.layout.offset(0, slot, kv_head) + d0);
-        const uint4 vraw = *reinterpret_cast<const uint4*>(cache + a.layout.offset(1, slot, kv_head) + d0);
-        const T* kp = reinterpret_cast<const T*>(&kraw);
-        const T* vp = reinterpret_cast<const T*>(&vraw);
+        const vec_t kraw = *reinterpret_cast<const vec_t*>(cache + a.layout.offset(0, slot, kv_head) + d0);
+        const vec_t vraw = *reinterpret_cast<const vec_t*>(cache + a.layout.offset(1, slot, kv_head) + d0);
 #pragma unroll
-        for (int e = 0; e < 8; ++e) {
-          kv[0][e] = to_float(kp[e]);
-          kv[1][e] = to_float(vp[e]);
+        for (int e = 0; e < kVec; ++e) {
+          kv[0][e] = to_float(kraw.v[e]);
+          kv[1][e] = to_float(vraw.v[e]);
         }
       } else {
 #pragma unroll
-        for (int e = 0; e < 8; ++e) kv[0][e] = kv[1][e] = 0.0f;
+        for (int e = 0; e < kVec; ++e) kv[0][e] = kv[1][e] = 0.0f;
       }
 #pragma unroll
-      for (int e = 0; e < 8; ++e) {
+      for (int e = 0; e < kVec; ++e) {
         k_s[c * (D + 1) + d0 + e] = kv[0][e];
         v_s[c * D + d0 + e] = kv[1][e];
       }
@@ -231,6 +234,7 @@ cudaError_t launch_prefill_attention(dtype type, const attention_args& a,
     return cudaErrorInvalidValue;
   TROUPE_DISPATCH_HALF(type, T, {
     switch (a.layout.head_dim) {
+      case 4: return launch_prefill_for<T, 4>(a, work_items, num_work_items, stream);
       case 8: return launch_prefill_for<T, 8>(a, work_items, num_work_items, stream);
       case 16: return launch_prefill_for<T, 16>(a, work_items, num_work_items, stream);
       case 32: return launch_prefill_for<T, 32>(a, work_items, num_work_items, stream);

@@ -149,7 +149,7 @@ struct head_shape {
   int32_t heads, kv_heads, dim;
 };
 const head_shape kShapes[] = {{4, 4, 64}, {8, 4, 128}, {14, 2, 64}, {16, 2, 32},
-                              {4, 1, 256}, {32, 8, 128}, {4, 2, 8}, {6, 3, 16}};
+                              {4, 1, 256}, {32, 8, 128}, {4, 2, 8}, {6, 3, 16}, {4, 2, 4}};
 
 TEST_P(prefill_attention, every_gqa_group_and_head_dim_matches_fp64) {
   uint32_t seed = 100;

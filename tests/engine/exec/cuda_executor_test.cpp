@@ -1,8 +1,9 @@
 // The CUDA executor (through the engine adapter) against Hugging Face
 // transformers: reference logits and greedy continuations of the tiny test
-// models (tests/data/models, tests/data/reference). The GPU computes in bf16,
-// the reference in fp32, so logits agree to ~1e-2 and greedy continuations
-// may part where two logits are nearly equal. Skips without a CUDA device.
+// models (tests/data/models). Two references: transformers in fp32
+// (tests/data/reference) and transformers in bf16 on a GPU, the executor's
+// own precision (tests/gpu/data, made by tests/gpu/make_bf16_reference.py).
+// Skips without a CUDA device.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -22,8 +23,11 @@ using troupe::test::seq_chunk;
 namespace {
 
 constexpr int32_t k_block_size = 16;
-// bf16 weights, activations and KV against transformers in fp32.
+// Against transformers in bf16 (same rounding points, different kernels).
 constexpr double k_max_relative_error = 1e-2;
+// Against transformers in fp32: transformers' own bf16 run differs from it by
+// this much on these 16-wide models (measured, see tests/gpu/data/README.md).
+constexpr double k_max_relative_error_fp32 = 3e-2;
 
 struct reference_prompt {
   std::vector<int32_t> input_ids;
@@ -36,9 +40,9 @@ std::string source_path(const std::string& relative) {
   return std::string(TROUPE_SOURCE_DIR) + "/" + relative;
 }
 
-std::vector<reference_prompt> load_reference(const std::string& model) {
-  std::ifstream in(source_path("tests/data/reference/logits_" + model + ".json"));
-  EXPECT_TRUE(in) << "reference data for " << model << " is missing";
+std::vector<reference_prompt> load_reference_file(const std::string& path) {
+  std::ifstream in(source_path(path));
+  EXPECT_TRUE(in) << "reference data " << path << " is missing";
   if (!in) return {};
   auto doc = nlohmann::json::parse(in);
   std::vector<reference_prompt> out;
@@ -48,6 +52,13 @@ std::vector<reference_prompt> load_reference(const std::string& model) {
                    p.at("logits").get<std::vector<std::vector<float>>>(),
                    p.at("greedy_ids").get<std::vector<int32_t>>()});
   return out;
+}
+
+std::vector<reference_prompt> load_reference(const std::string& model) {
+  return load_reference_file("tests/data/reference/logits_" + model + ".json");
+}
+std::vector<reference_prompt> load_bf16_reference(const std::string& model) {
+  return load_reference_file("tests/gpu/data/logits_bf16_" + model + ".json");
 }
 
 std::unique_ptr<engine::executor> open_model(const std::string& model, bool graphs = true) {
@@ -112,24 +123,40 @@ class CudaExecutorReference : public ::testing::TestWithParam<const char*> {
   }
 };
 
-TEST_P(CudaExecutorReference, LogitsMatchTransformersWithinTheBf16Band) {
+// Logits of every prompt position, prefilled in one step.
+std::vector<std::vector<float>> all_prompt_logits(engine::executor& exec,
+                                                  const std::vector<reference_prompt>& prompts) {
+  std::vector<std::vector<float>> out;
+  for (const auto& p : prompts) {
+    const auto n = static_cast<int32_t>(p.input_ids.size());
+    auto result = exec.execute(make_step({{p.input_ids, 0, contiguous_blocks(3, n, k_block_size)}},
+                                         k_block_size, /*all_logits=*/true));
+    out.push_back(std::move(result.logits));
+  }
+  return out;
+}
+
+TEST_P(CudaExecutorReference, LogitsMatchTransformersBf16AndFp32) {
   const std::string model = GetParam();
   auto exec = open_model(model);
   ASSERT_TRUE(exec);
   const int32_t vocab = exec->spec().vocab_size;
-  const auto prompts = load_reference(model);
-  ASSERT_FALSE(prompts.empty());
-  double worst = 0.0;
-  for (const auto& p : prompts) {
-    const auto n = static_cast<int32_t>(p.input_ids.size());
-    auto result = exec->execute(make_step({{p.input_ids, 0, contiguous_blocks(3, n, k_block_size)}},
-                                          k_block_size, /*all_logits=*/true));
-    ASSERT_EQ(result.logits.size(), static_cast<std::size_t>(n) * vocab);
-    const double err = prompt_error(result.logits.data(), vocab, p);
-    worst = std::max(worst, err);
-    EXPECT_LT(err, k_max_relative_error) << model << " prompt of " << n << " tokens";
+  struct reference { const char* name; std::vector<reference_prompt> prompts; double band; };
+  const reference refs[] = {{"bf16", load_bf16_reference(model), k_max_relative_error},
+                            {"fp32", load_reference(model), k_max_relative_error_fp32}};
+  for (const auto& ref : refs) {
+    ASSERT_FALSE(ref.prompts.empty());
+    const auto logits = all_prompt_logits(*exec, ref.prompts);
+    double worst = 0.0;
+    for (std::size_t i = 0; i < ref.prompts.size(); ++i) {
+      ASSERT_EQ(logits[i].size(), ref.prompts[i].input_ids.size() * vocab);
+      const double err = prompt_error(logits[i].data(), vocab, ref.prompts[i]);
+      worst = std::max(worst, err);
+      EXPECT_LT(err, ref.band) << model << " vs transformers " << ref.name << ", prompt " << i;
+    }
+    std::printf("%s: worst prompt relative logits error vs transformers %s: %.2e\n", model.c_str(),
+                ref.name, worst);
   }
-  std::printf("%s: worst prompt relative logits error %.2e\n", model.c_str(), worst);
 }
 
 TEST_P(CudaExecutorReference, ChunkedPrefillLogitsMatchTransformers) {
@@ -148,7 +175,7 @@ TEST_P(CudaExecutorReference, ChunkedPrefillLogitsMatchTransformers) {
       logits.insert(logits.end(), r.logits.begin(), r.logits.end());
     }
     ASSERT_EQ(logits.size(), static_cast<std::size_t>(n) * vocab);
-    EXPECT_LT(prompt_error(logits.data(), vocab, p), k_max_relative_error);
+    EXPECT_LT(prompt_error(logits.data(), vocab, p), k_max_relative_error_fp32);
   }
 }
 
@@ -156,17 +183,22 @@ TEST_P(CudaExecutorReference, GreedyContinuationsMatchTransformersOnMostPrompts)
   const std::string model = GetParam();
   auto exec = open_model(model);
   ASSERT_TRUE(exec);
-  const auto prompts = load_reference(model);
-  ASSERT_FALSE(prompts.empty());
-  int32_t identical = 0;
-  for (const auto& p : prompts) {
-    const auto got = greedy_batch(*exec, {p.input_ids}, static_cast<int32_t>(p.greedy_ids.size()));
-    identical += got[0] == p.greedy_ids;
+  double bf16_fraction = 0.0;
+  for (const char* which : {"bf16", "fp32"}) {
+    const auto prompts = std::string(which) == "bf16" ? load_bf16_reference(model) : load_reference(model);
+    ASSERT_FALSE(prompts.empty());
+    int32_t identical = 0;
+    for (const auto& p : prompts) {
+      const auto got = greedy_batch(*exec, {p.input_ids}, static_cast<int32_t>(p.greedy_ids.size()));
+      identical += got[0] == p.greedy_ids;
+    }
+    const double fraction = static_cast<double>(identical) / prompts.size();
+    if (std::string(which) == "bf16") bf16_fraction = fraction;
+    std::printf("%s: %d of %zu greedy 32-token continuations identical to transformers %s\n",
+                model.c_str(), identical, prompts.size(), which);
   }
-  const double fraction = static_cast<double>(identical) / prompts.size();
-  std::printf("%s: %d of %zu greedy continuations identical to transformers (%.0f%%)\n",
-              model.c_str(), identical, prompts.size(), 100 * fraction);
-  EXPECT_GE(fraction, 0.5);
+  // Same precision, different kernels: near-ties may still part a few prompts.
+  EXPECT_GE(bf16_fraction, 0.5);
 }
 
 TEST_P(CudaExecutorReference, BatchedContinuationsEqualEachPromptAlone) {
