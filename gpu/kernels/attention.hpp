@@ -50,9 +50,20 @@ std::vector<int32_t> prefill_work_items(const std::vector<int32_t>& query_start_
                                         int32_t group_size);
 
 // work_items: device copy of prefill_work_items(...); num_work_items = its size / 2.
+// Uses the tensor-core variant where it applies, else the scalar one.
 cudaError_t launch_prefill_attention(dtype type, const attention_args& args,
                                      const int32_t* work_items, int32_t num_work_items,
                                      cudaStream_t stream);
+
+// The two variants behind launch_prefill_attention, callable directly (tests):
+// scalar fp32 for every supported head_dim, WMMA for head_dim 64 and 128.
+cudaError_t launch_prefill_attention_scalar(dtype type, const attention_args& args,
+                                            const int32_t* work_items, int32_t num_work_items,
+                                            cudaStream_t stream);
+bool prefill_attention_mma_supported(int32_t group_size, int32_t head_dim);
+cudaError_t launch_prefill_attention_mma(dtype type, const attention_args& args,
+                                         const int32_t* work_items, int32_t num_work_items,
+                                         cudaStream_t stream);
 
 // Workspace of the decode kernel: partial_out [num_seqs, max_splits, num_heads,
 // head_dim] floats and partial_ml [num_seqs, max_splits, num_heads, 2] floats.

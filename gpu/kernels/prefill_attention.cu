@@ -228,6 +228,15 @@ std::vector<int32_t> prefill_work_items(const std::vector<int32_t>& query_start_
 cudaError_t launch_prefill_attention(dtype type, const attention_args& a,
                                      const int32_t* work_items, int32_t num_work_items,
                                      cudaStream_t stream) {
+  if (a.layout.num_kv_heads > 0 && a.num_heads % a.layout.num_kv_heads == 0 &&
+      prefill_attention_mma_supported(a.num_heads / a.layout.num_kv_heads, a.layout.head_dim))
+    return launch_prefill_attention_mma(type, a, work_items, num_work_items, stream);
+  return launch_prefill_attention_scalar(type, a, work_items, num_work_items, stream);
+}
+
+cudaError_t launch_prefill_attention_scalar(dtype type, const attention_args& a,
+                                            const int32_t* work_items, int32_t num_work_items,
+                                            cudaStream_t stream) {
   if (num_work_items == 0) return cudaSuccess;
   if (a.num_heads % a.layout.num_kv_heads != 0 ||
       a.num_heads / a.layout.num_kv_heads > kMaxRows)

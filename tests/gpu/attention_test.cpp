@@ -22,6 +22,7 @@ struct attention_case {
   int32_t num_heads = 8, num_kv_heads = 2, head_dim = 128, block_size = 16;
   std::vector<seq_shape> seqs;
   bool decode_kernel = false;
+  bool force_scalar = false;  // prefill: the scalar variant even where WMMA applies
   uint32_t seed = 1;
 };
 
@@ -94,8 +95,9 @@ double run_case(const attention_case& c) {
   } else {
     const auto items = kernels::prefill_work_items(qsl, group);
     auto d_items = device_buffer::from(items);
-    EXPECT_EQ(kernels::launch_prefill_attention(c.type, a, d_items.as<int32_t>(),
-                                                static_cast<int32_t>(items.size() / 2), nullptr),
+    const auto launch = c.force_scalar ? kernels::launch_prefill_attention_scalar
+                                       : kernels::launch_prefill_attention;
+    EXPECT_EQ(launch(c.type, a, d_items.as<int32_t>(), static_cast<int32_t>(items.size() / 2), nullptr),
               cudaSuccess);
     EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   }
@@ -163,6 +165,18 @@ TEST_P(prefill_attention, every_gqa_group_and_head_dim_matches_fp64) {
     c.seqs = {{0, 70}, {33, 1}, {64, 16}};
     EXPECT_LT(run_case(c), band(c.type)) << sh.heads << "/" << sh.kv_heads << " heads, dim " << sh.dim;
   }
+}
+
+TEST_P(prefill_attention, scalar_variant_matches_fp64_where_the_tensor_core_one_runs) {
+  attention_case c;
+  c.type = GetParam();
+  c.force_scalar = true;
+  c.seqs = {{0, 37}, {50, 1}, {100, 64}, {129, 200}};
+  EXPECT_LT(run_case(c), band(c.type));
+  c.num_heads = 4;
+  c.num_kv_heads = 4;
+  c.head_dim = 64;
+  EXPECT_LT(run_case(c), band(c.type));
 }
 
 TEST_P(prefill_attention, block_size_other_than_16_is_honoured) {
