@@ -14,7 +14,6 @@
 #include "gpu/kernels/activation.hpp"
 #include "gpu/kernels/attention.hpp"
 #include "gpu/kernels/embedding.hpp"
-#include "gpu/kernels/kv_cache.hpp"
 #include "gpu/kernels/rms_norm.hpp"
 #include "gpu/kernels/rope.hpp"
 #include "gpu/kernels/sampling.hpp"
@@ -64,7 +63,7 @@ struct cuda_executor::impl {
   cuda_executor_options options;
   dtype compute = dtype::bf16;
   int32_t H = 0, D = 0, NH = 0, NKV = 0, I = 0, V = 0, L = 0, qkv_width = 0;
-  int32_t max_tokens = 0, max_seqs = 0, bt_stride = 0;
+  int32_t max_tokens = 0, max_seqs = 0, bt_stride = 0, num_sms = 132;
   kv_layout kv;
   std::string plan_line, error;
   int64_t work_bytes = 0;
@@ -166,6 +165,7 @@ std::string cuda_executor::impl::setup_shapes(const model_spec& s, const cuda_ex
   kv.num_kv_heads = NKV;
   kv.head_dim = D;
   TROUPE_CUDA_TRY(cudaSetDevice(o.device));
+  TROUPE_CUDA_TRY(cudaDeviceGetAttribute(&num_sms, cudaDevAttrMultiProcessorCount, o.device));
   TROUPE_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
   return gemm.init(stream);
 }
@@ -286,7 +286,6 @@ std::string cuda_executor::impl::forward(int32_t T, int32_t S, bool decode, int3
   rope.num_kv_heads = NKV;
   rope.head_dim = D;
   const float eps = spec.rms_norm_eps;
-  const size_t e = elem();
 
   for (int32_t i = 0; i < L; ++i) {
     const device_layer& w = model.layer(i);
@@ -301,20 +300,18 @@ std::string cuda_executor::impl::forward(int32_t T, int32_t S, bool decode, int3
         !err.empty())
       return err;
     mark(phase::gemm);
+    // RoPE and the KV write in one kernel.
+    rope.cache = layer_cache(i);
+    rope.layout = kv;
+    rope.slot_mapping = in_ptr<int64_t>(in.slot_mapping);
     TROUPE_CUDA_TRY(kernels::launch_rope(compute, rope, stream));
-    kernels::kv_write_args kw;
-    kw.cache = layer_cache(i);
-    kw.layout = kv;
-    kw.k = static_cast<char*>(qkv) + static_cast<size_t>(NH) * D * e;
-    kw.v = static_cast<char*>(qkv) + static_cast<size_t>(NH + NKV) * D * e;
-    kw.row_stride = qkv_width;
-    kw.slot_mapping = in_ptr<int64_t>(in.slot_mapping);
-    kw.num_tokens = T;
-    TROUPE_CUDA_TRY(kernels::launch_kv_write(compute, kw, stream));
     mark(phase::rope_kv);
     att.cache = layer_cache(i);
-    if (decode)
-      TROUPE_CUDA_TRY(kernels::launch_decode_attention(compute, att, decode_ws, stream));
+    if (decode) {
+      kernels::decode_workspace ws = decode_ws;
+      ws.split_limit = kernels::decode_split_limit(S, NKV, num_sms, kMaxSplits);
+      TROUPE_CUDA_TRY(kernels::launch_decode_attention(compute, att, ws, stream));
+    }
     else
       TROUPE_CUDA_TRY(kernels::launch_prefill_attention(compute, att, in_ptr<int32_t>(in.work_items),
                                                         num_items, stream));

@@ -70,8 +70,15 @@ cudaError_t launch_prefill_attention_mma(dtype type, const attention_args& args,
 struct decode_workspace {
   float* partial_out = nullptr;
   float* partial_ml = nullptr;
-  int32_t max_splits = 16;
+  int32_t max_splits = 16;   // capacity (stride of the partial arrays)
+  // Splits a sequence may use, 1..max_splits: a sequence of n keys uses
+  // min(split_limit, ceil(n / 32)). Choose it so that num_seqs * num_kv_heads
+  // * split_limit fills the GPU a few times over (decode_split_limit).
+  int32_t split_limit = 16;
 };
+// split_limit for a batch of num_seqs sequences on a GPU with num_sms SMs.
+int32_t decode_split_limit(int32_t num_seqs, int32_t num_kv_heads, int32_t num_sms,
+                           int32_t max_splits);
 int64_t decode_workspace_floats(int32_t num_seqs, int32_t max_splits, int32_t num_heads,
                                 int32_t head_dim);
 

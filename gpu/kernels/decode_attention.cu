@@ -11,7 +11,7 @@ namespace {
 
 constexpr int kThreads = 128;
 constexpr int kWarps = kThreads / 32;
-constexpr int kMinChunk = 128;  // fewest keys worth a split of their own
+constexpr int kMinChunk = 32;  // fewest keys worth a split of their own
 
 __host__ __device__ inline int32_t num_splits_for(int32_t seq_len, int32_t max_splits) {
   const int32_t want = (seq_len + kMinChunk - 1) / kMinChunk;
@@ -32,7 +32,7 @@ __global__ void __launch_bounds__(kThreads)
 
   const int32_t split = blockIdx.x, kv_head = blockIdx.y, seq = blockIdx.z;
   const int32_t seq_len = a.seq_lens[seq];
-  const int32_t num_splits = num_splits_for(seq_len, w.max_splits);
+  const int32_t num_splits = num_splits_for(seq_len, w.split_limit);
   if (split >= num_splits) return;
   const int32_t group = a.num_heads / a.layout.num_kv_heads;
   const int32_t chunk = (seq_len + num_splits - 1) / num_splits;
@@ -165,7 +165,7 @@ __global__ void decode_combine_kernel(attention_args a, decode_workspace w) {
     out[d] = from_float<T>(0.0f);
     return;
   }
-  const int32_t num_splits = num_splits_for(seq_len, w.max_splits);
+  const int32_t num_splits = num_splits_for(seq_len, w.split_limit);
   const int64_t base = static_cast<int64_t>(seq) * w.max_splits;
   float big_m = -INFINITY;
   for (int i = 0; i < num_splits; ++i)
@@ -211,6 +211,14 @@ bool decode_attention_supported(int32_t group_size, int32_t head_dim) {
          (head_dim == 8 || head_dim == 16 || head_dim == 32 || head_dim == 64 || head_dim == 128 || head_dim == 256);
 }
 
+int32_t decode_split_limit(int32_t num_seqs, int32_t num_kv_heads, int32_t num_sms,
+                           int32_t max_splits) {
+  // About four waves of blocks: enough loads in flight, few partials to merge.
+  const int64_t blocks_per_split = static_cast<int64_t>(num_seqs) * num_kv_heads;
+  const int64_t want = (4 * static_cast<int64_t>(num_sms) + blocks_per_split - 1) / blocks_per_split;
+  return static_cast<int32_t>(want < 1 ? 1 : (want > max_splits ? max_splits : want));
+}
+
 int64_t decode_workspace_floats(int32_t num_seqs, int32_t max_splits, int32_t num_heads,
                                 int32_t head_dim) {
   return static_cast<int64_t>(num_seqs) * max_splits * num_heads * (head_dim + 2);
@@ -220,6 +228,7 @@ cudaError_t launch_decode_attention(dtype type, const attention_args& a,
                                     const decode_workspace& w, cudaStream_t stream) {
   if (a.num_seqs == 0) return cudaSuccess;
   if (a.num_heads % a.layout.num_kv_heads != 0) return cudaErrorInvalidValue;
+  if (w.split_limit < 1 || w.split_limit > w.max_splits) return cudaErrorInvalidValue;
   TROUPE_DISPATCH_HALF(type, T, {
     switch (a.layout.head_dim) {
       case 8: return launch_decode_dim<T, 8>(a, w, stream);

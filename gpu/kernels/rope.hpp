@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "gpu/kv_layout.hpp"
 #include "gpu/weight_map.hpp"
 
 namespace troupe::gpu::kernels {
@@ -20,6 +21,12 @@ struct rope_args {
   int32_t num_heads = 0;             // q heads, starting at column 0
   int32_t num_kv_heads = 0;          // k heads, starting at column num_heads * head_dim
   int32_t head_dim = 0;
+  // Optional fused KV write: when cache != nullptr, the rotated K heads and the
+  // V heads (which follow the K heads in each row) of token t are stored at
+  // slot_mapping[t] (skipped when negative), as launch_kv_write would.
+  void* cache = nullptr;
+  kv_layout layout;
+  const int64_t* slot_mapping = nullptr;
 };
 
 cudaError_t launch_rope(dtype type, const rope_args& args, cudaStream_t stream);

@@ -22,7 +22,8 @@ struct attention_case {
   int32_t num_heads = 8, num_kv_heads = 2, head_dim = 128, block_size = 16;
   std::vector<seq_shape> seqs;
   bool decode_kernel = false;
-  bool force_scalar = false;  // prefill: the scalar variant even where WMMA applies
+  bool force_scalar = false;
+  int32_t split_limit = 16;   // decode: splits a sequence may use  // prefill: the scalar variant even where WMMA applies
   uint32_t seed = 1;
 };
 
@@ -86,6 +87,7 @@ double run_case(const attention_case& c) {
   a.scale = 1.0f / std::sqrt(static_cast<float>(D));
   if (c.decode_kernel) {
     kernels::decode_workspace w;
+    w.split_limit = c.split_limit;
     device_buffer d_ws(kernels::decode_workspace_floats(S, w.max_splits, c.num_heads, D) * 4);
     d_ws.poison();
     w.partial_out = d_ws.as<float>();
@@ -200,7 +202,11 @@ TEST_P(prefill_attention, split_kv_decode_matches_fp64_for_short_and_long_contex
     c.seed = seed++;
     // 1..4096 keys: one split up to 128 keys, up to 16 splits beyond.
     c.seqs = {{0, 1}, {4, 1}, {126, 1}, {127, 1}, {128, 1}, {999, 1}, {4095, 1}, {2047, 1}};
-    EXPECT_LT(run_case(c), band(c.type)) << sh.heads << "/" << sh.kv_heads << " heads, dim " << sh.dim;
+    for (int32_t limit : {16, 5, 1}) {
+      c.split_limit = limit;
+      EXPECT_LT(run_case(c), band(c.type))
+          << sh.heads << "/" << sh.kv_heads << " heads, dim " << sh.dim << ", split limit " << limit;
+    }
   }
 }
 
