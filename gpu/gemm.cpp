@@ -1,6 +1,7 @@
 #include "gpu/gemm.hpp"
 
 #include "gpu/cuda_check.hpp"
+#include "gpu/kernels/gemv.hpp"
 
 namespace troupe::gpu {
 
@@ -10,6 +11,7 @@ gemm_runner::~gemm_runner() {
 }
 
 std::string gemm_runner::init(cudaStream_t stream) {
+  stream_ = stream;
   TROUPE_CUBLAS_TRY(cublasCreate(&handle_));
   TROUPE_CUDA_TRY(cudaMalloc(&workspace_, workspace_bytes()));
   TROUPE_CUBLAS_TRY(cublasSetStream(handle_, stream));
@@ -22,6 +24,13 @@ std::string gemm_runner::linear(dtype type, const void* x, const void* w, void* 
                                 int32_t out_features, int32_t in_features, bool accumulate,
                                 bool y_fp32) const {
   if (rows == 0) return {};
+  // Few rows (decode): a bandwidth-bound GEMV reads the weights faster than
+  // cuBLAS's kernels for this shape.
+  if (rows <= kernels::kGemvMaxRows && in_features % 8 == 0 && use_gemv_) {
+    TROUPE_CUDA_TRY(kernels::launch_gemv(type, x, w, y, rows, out_features, in_features, accumulate,
+                                         y_fp32, stream_));
+    return {};
+  }
   const cudaDataType_t ab = type == dtype::bf16 ? CUDA_R_16BF : CUDA_R_16F;
   const cudaDataType_t c = y_fp32 ? CUDA_R_32F : ab;
   const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;

@@ -24,6 +24,9 @@ class gemm_runner {
   std::string init(cudaStream_t stream);
   static size_t workspace_bytes() { return size_t{32} << 20; }
 
+  // Rows <= 8 go to the GEMV kernel unless disabled (tests compare both).
+  void set_use_gemv(bool on) { use_gemv_ = on; }
+
   // x, w of `type`; y of `type`, or fp32 when y_fp32. Returns "" on success.
   std::string linear(dtype type, const void* x, const void* w, void* y, int32_t rows,
                      int32_t out_features, int32_t in_features, bool accumulate,
@@ -32,6 +35,8 @@ class gemm_runner {
  private:
   cublasHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;
+  cudaStream_t stream_ = nullptr;
+  bool use_gemv_ = true;
 };
 
 }  // namespace troupe::gpu
