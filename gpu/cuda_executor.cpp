@@ -167,7 +167,9 @@ std::string cuda_executor::impl::setup_shapes(const model_spec& s, const cuda_ex
   TROUPE_CUDA_TRY(cudaSetDevice(o.device));
   TROUPE_CUDA_TRY(cudaDeviceGetAttribute(&num_sms, cudaDevAttrMultiProcessorCount, o.device));
   TROUPE_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-  return gemm.init(stream);
+  if (auto err = gemm.init(stream); !err.empty()) return err;
+  gemm.set_gemv_max_rows(o.gemv_max_rows);
+  return {};
 }
 
 std::string cuda_executor::impl::allocate_workspaces() {

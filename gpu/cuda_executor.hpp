@@ -33,6 +33,8 @@ struct cuda_executor_options {
   int32_t max_model_len = 0;             // 0: spec.max_position_embeddings
   int64_t max_kv_blocks = 0;             // 0: as many as memory allows
   bool enable_cuda_graphs = true;
+  // GEMMs of at most this many token rows use the GEMV kernel (see gpu/gemm.hpp).
+  int32_t gemv_max_rows = 1;
   bool verbose = true;                   // progress and memory plan on stderr
 };
 

@@ -24,9 +24,9 @@ std::string gemm_runner::linear(dtype type, const void* x, const void* w, void* 
                                 int32_t out_features, int32_t in_features, bool accumulate,
                                 bool y_fp32) const {
   if (rows == 0) return {};
-  // Few rows (decode): a bandwidth-bound GEMV reads the weights faster than
-  // cuBLAS's kernels for this shape.
-  if (rows <= kernels::kGemvMaxRows && in_features % 8 == 0 && use_gemv_) {
+  // One row (batch-1 decode): a bandwidth-bound GEMV reads the weights faster
+  // than cuBLAS's kernels for this shape.
+  if (rows <= gemv_max_rows_ && rows <= kernels::kGemvMaxRows && in_features % 8 == 0) {
     TROUPE_CUDA_TRY(kernels::launch_gemv(type, x, w, y, rows, out_features, in_features, accumulate,
                                          y_fp32, stream_));
     return {};

@@ -24,8 +24,10 @@ class gemm_runner {
   std::string init(cudaStream_t stream);
   static size_t workspace_bytes() { return size_t{32} << 20; }
 
-  // Rows <= 8 go to the GEMV kernel unless disabled (tests compare both).
-  void set_use_gemv(bool on) { use_gemv_ = on; }
+  // Products of at most this many rows (<= kernels::kGemvMaxRows) use the
+  // GEMV kernel, larger ones cuBLAS. Measured on an H100 (bench/NOTES.md):
+  // 1 row is faster than cuBLAS, 8 rows much slower; 0 turns it off.
+  void set_gemv_max_rows(int32_t rows) { gemv_max_rows_ = rows; }
 
   // x, w of `type`; y of `type`, or fp32 when y_fp32. Returns "" on success.
   std::string linear(dtype type, const void* x, const void* w, void* y, int32_t rows,
@@ -36,7 +38,7 @@ class gemm_runner {
   cublasHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;
   cudaStream_t stream_ = nullptr;
-  bool use_gemv_ = true;
+  int32_t gemv_max_rows_ = 1;
 };
 
 }  // namespace troupe::gpu

@@ -68,38 +68,32 @@ __global__ void __launch_bounds__(kThreads)
   const int32_t* block_table = a.block_tables + static_cast<int64_t>(seq) * a.block_table_stride;
   const int32_t bs = a.layout.block_size;
   constexpr int kStride = kGroupsPerBlock;  // keys consumed per pass of the block
-  // kUnroll keys per lane group and iteration, software-pipelined: the next
-  // iteration's K/V loads are issued before this iteration's math, so loads
-  // stay in flight while the softmax runs. The loop bound is uniform across
-  // the warp (lanes shuffle together).
+  // The loop bound is uniform across the warp: lanes shuffle together.
+  // kUnroll keys per lane group and iteration: all their loads are in flight
+  // before the first is used.
   constexpr int kUnroll = 4;
-  uint4 kcur[kUnroll], vcur[kUnroll];
-  auto load = [&](int32_t base, uint4* kr, uint4* vr) {
+  for (int32_t base = key_begin; base < key_end; base += kUnroll * kStride) {
+    uint4 kraw[kUnroll], vraw[kUnroll];
+    bool valid[kUnroll];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       const int32_t k = base + state + u * kStride;
-      if (k < key_end) {
+      valid[u] = k < key_end;
+      if (valid[u]) {
         const int64_t slot = static_cast<int64_t>(block_table[k / bs]) * bs + k % bs;
-        kr[u] = *reinterpret_cast<const uint4*>(cache + a.layout.offset(0, slot, kv_head) + d0);
-        vr[u] = *reinterpret_cast<const uint4*>(cache + a.layout.offset(1, slot, kv_head) + d0);
+        kraw[u] = *reinterpret_cast<const uint4*>(cache + a.layout.offset(0, slot, kv_head) + d0);
+        vraw[u] = *reinterpret_cast<const uint4*>(cache + a.layout.offset(1, slot, kv_head) + d0);
       } else {
-        kr[u] = vr[u] = make_uint4(0, 0, 0, 0);
+        kraw[u] = vraw[u] = make_uint4(0, 0, 0, 0);
       }
     }
-  };
-  load(key_begin, kcur, vcur);
-  for (int32_t base = key_begin; base < key_end; base += kUnroll * kStride) {
-    uint4 knext[kUnroll], vnext[kUnroll];
-    const int32_t next = base + kUnroll * kStride;
-    if (next < key_end) load(next, knext, vnext);
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       // Lanes of one key must shuffle together, so invalid keys compute with
       // zeros and are dropped after the reduction.
-      const bool valid = base + state + u * kStride < key_end;
       float kf[8], vf[8];
-      const T* kp = reinterpret_cast<const T*>(&kcur[u]);
-      const T* vp = reinterpret_cast<const T*>(&vcur[u]);
+      const T* kp = reinterpret_cast<const T*>(&kraw[u]);
+      const T* vp = reinterpret_cast<const T*>(&vraw[u]);
 #pragma unroll
       for (int e = 0; e < 8; ++e) {
         kf[e] = to_float(kp[e]);
@@ -112,26 +106,15 @@ __global__ void __launch_bounds__(kThreads)
         for (int e = 0; e < 8; ++e) s += q[g][e] * kf[e];
 #pragma unroll
         for (int o = kLanesPerKey / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-        if (valid && g < group) {
-          if (s > m[g]) {  // new maximum: rescale what was accumulated
-            const float alpha = __expf(m[g] - s);  // m = -inf at first: alpha = 0
-            l[g] *= alpha;
+        if (valid[u] && g < group) {
+          const float new_m = fmaxf(m[g], s);
+          const float alpha = __expf(m[g] - new_m);  // m = -inf at first: alpha = 0
+          const float p = __expf(s - new_m);
+          l[g] = l[g] * alpha + p;
 #pragma unroll
-            for (int e = 0; e < 8; ++e) acc[g][e] *= alpha;
-            m[g] = s;
-          }
-          const float p = __expf(s - m[g]);
-          l[g] += p;
-#pragma unroll
-          for (int e = 0; e < 8; ++e) acc[g][e] += p * vf[e];
+          for (int e = 0; e < 8; ++e) acc[g][e] = acc[g][e] * alpha + p * vf[e];
+          m[g] = new_m;
         }
-      }
-    }
-    if (next < key_end) {
-#pragma unroll
-      for (int u = 0; u < kUnroll; ++u) {
-        kcur[u] = knext[u];
-        vcur[u] = vnext[u];
       }
     }
   }

@@ -1,9 +1,8 @@
 // Prefill / mixed-batch attention on the tensor cores (WMMA, bf16/fp16
-// operands, fp32 accumulation) for head_dim 64 and 128: the same work items
-// and key tiles as prefill_attention.cu, with S = Q K^T and O += P V as
-// 16x16x16 matrix products. Two passes over the keys (row maxima, then
-// P V) instead of an online softmax keep O in registers. P is rounded to the
-// storage type for P V (as flash-attention does); the row sums stay fp32.
+// operands, fp32 accumulation) for head_dim 64 and 128: the same tiling and
+// online softmax as prefill_attention.cu, with S = Q K^T and O += P V as
+// 16x16x16 matrix products. P is rounded to the storage type for P V (as
+// flash-attention does); the softmax statistics stay fp32.
 #include <mma.h>
 
 #include "gpu/kernels/attention.hpp"
@@ -50,6 +49,7 @@ __global__ void __launch_bounds__(kThreads)
   float* o_s = reinterpret_cast<float*>(smem + L::o);
   float* row_max = reinterpret_cast<float*>(smem + L::stats);
   float* row_sum = row_max + kRows;
+  float* row_alpha = row_sum + kRows;
 
   const int32_t seq = work_items[2 * blockIdx.x];
   const int32_t first_row = work_items[2 * blockIdx.x + 1];
@@ -81,15 +81,14 @@ __global__ void __launch_bounds__(kThreads)
     }
     *reinterpret_cast<uint4*>(q_s + r * L::ld_qkv + d0) = val;
   }
+  for (int idx = threadIdx.x; idx < kRows * L::ld_o; idx += kThreads) o_s[idx] = 0.0f;
   if (threadIdx.x < kRows) {
     row_max[threadIdx.x] = -INFINITY;
     row_sum[threadIdx.x] = 0.0f;
   }
 
-  // Two passes over the keys: the first finds each row's maximum score, the
-  // second accumulates P V with the final maximum, so the O accumulators stay
-  // in registers with no rescaling (Q K^T, cheap on tensor cores, runs twice).
-  auto load_tile = [&](int32_t key0, bool with_v) {
+  for (int32_t key0 = 0; key0 <= last_pos; key0 += kKeys) {
+    __syncthreads();  // previous tile fully consumed (and the setup above done)
     for (int idx = threadIdx.x; idx < kKeys * kVecs; idx += kThreads) {
       const int c = idx / kVecs, d0 = (idx % kVecs) * 8;
       const int32_t key = key0 + c;
@@ -97,14 +96,14 @@ __global__ void __launch_bounds__(kThreads)
       if (key <= last_pos) {
         const int64_t slot = static_cast<int64_t>(block_table[key / bs]) * bs + key % bs;
         kv_k = *reinterpret_cast<const uint4*>(cache + a.layout.offset(0, slot, kv_head) + d0);
-        if (with_v) kv_v = *reinterpret_cast<const uint4*>(cache + a.layout.offset(1, slot, kv_head) + d0);
+        kv_v = *reinterpret_cast<const uint4*>(cache + a.layout.offset(1, slot, kv_head) + d0);
       }
       *reinterpret_cast<uint4*>(k_s + c * L::ld_qkv + d0) = kv_k;
-      if (with_v) *reinterpret_cast<uint4*>(v_s + c * L::ld_qkv + d0) = kv_v;
+      *reinterpret_cast<uint4*>(v_s + c * L::ld_qkv + d0) = kv_v;
     }
-  };
-  // S = Q K^T: 4 x 4 tiles of 16 x 16, two per warp.
-  auto scores = [&]() {
+    __syncthreads();
+
+    // S = Q K^T: 4 x 4 tiles of 16 x 16, two per warp.
     for (int t = warp; t < (kRows / 16) * (kKeys / 16); t += kWarps) {
       const int mi = t / (kKeys / 16), ni = t % (kKeys / 16);
       wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
@@ -119,65 +118,55 @@ __global__ void __launch_bounds__(kThreads)
       }
       wmma::store_matrix_sync(s_s + mi * 16 * L::ld_s + ni * 16, acc, L::ld_s, wmma::mem_row_major);
     }
-  };
-  // Scaled, causally masked score of (row r, column c) of the tile at key0.
-  auto masked = [&](int r, int c, int32_t key0) {
-    const int32_t pos = first_pos + r / group;
-    return (r < num_rows && key0 + c <= pos) ? s_s[r * L::ld_s + c] * a.scale : -INFINITY;
-  };
+    __syncthreads();
 
-  for (int32_t key0 = 0; key0 <= last_pos; key0 += kKeys) {
-    __syncthreads();  // previous tile consumed (and the setup above done)
-    load_tile(key0, false);
-    __syncthreads();
-    scores();
-    __syncthreads();
+    // Online softmax; each warp owns rows warp, warp + 8, ...
     for (int r = warp; r < kRows; r += kWarps) {
-      const float m = warp_max(fmaxf(masked(r, lane, key0), masked(r, lane + 32, key0)));
-      if (lane == 0) row_max[r] = fmaxf(row_max[r], m);
-    }
-  }
-
-  constexpr int kOutTiles = (kRows / 16) * (D / 16) / kWarps;  // per warp
-  wmma::fragment<wmma::accumulator, 16, 16, 16, float> out_acc[kOutTiles];
+      const int32_t pos = first_pos + r / group;
+      float x[2];
 #pragma unroll
-  for (int j = 0; j < kOutTiles; ++j) wmma::fill_fragment(out_acc[j], 0.0f);
-  for (int32_t key0 = 0; key0 <= last_pos; key0 += kKeys) {
-    __syncthreads();
-    load_tile(key0, true);
-    __syncthreads();
-    scores();
-    __syncthreads();
-    for (int r = warp; r < kRows; r += kWarps) {
-      // Rows with nothing visible keep max -inf; their P is 0.
-      const float base = row_max[r] == -INFINITY ? 0.0f : row_max[r];
-      const float p0 = __expf(masked(r, lane, key0) - base);
-      const float p1 = __expf(masked(r, lane + 32, key0) - base);
+      for (int h = 0; h < 2; ++h) {
+        const int c = lane + 32 * h;
+        const bool visible = r < num_rows && key0 + c <= pos;
+        x[h] = visible ? s_s[r * L::ld_s + c] * a.scale : -INFINITY;
+      }
+      const float tile_max = warp_max(fmaxf(x[0], x[1]));
+      const float old_max = row_max[r];
+      const float new_max = fmaxf(old_max, tile_max);
+      const float base = new_max == -INFINITY ? 0.0f : new_max;
+      const float p0 = __expf(x[0] - base), p1 = __expf(x[1] - base);
       p_s[r * L::ld_p + lane] = from_float<T>(p0);
       p_s[r * L::ld_p + lane + 32] = from_float<T>(p1);
       const float tile_sum = warp_sum(p0 + p1);
-      if (lane == 0) row_sum[r] += tile_sum;
+      if (lane == 0) {
+        const float alpha = old_max == -INFINITY ? 0.0f : __expf(old_max - base);
+        row_alpha[r] = alpha;
+        row_sum[r] = row_sum[r] * alpha + tile_sum;
+        row_max[r] = new_max;
+      }
     }
     __syncthreads();
-#pragma unroll
-    for (int j = 0; j < kOutTiles; ++j) {
-      const int t = warp + j * kWarps;
+    for (int idx = threadIdx.x; idx < kRows * D; idx += kThreads) {
+      const int r = idx / D, d = idx % D;
+      o_s[r * L::ld_o + d] *= row_alpha[r];
+    }
+    __syncthreads();
+
+    // O += P V: 4 x (D / 16) tiles.
+    for (int t = warp; t < (kRows / 16) * (D / 16); t += kWarps) {
       const int mi = t / (D / 16), nj = t % (D / 16);
+      wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+      wmma::load_matrix_sync(acc, o_s + mi * 16 * L::ld_o + nj * 16, L::ld_o, wmma::mem_row_major);
 #pragma unroll
       for (int kk = 0; kk < kKeys / 16; ++kk) {
         wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> fa;
         wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> fb;
         wmma::load_matrix_sync(fa, p_s + mi * 16 * L::ld_p + kk * 16, L::ld_p);
         wmma::load_matrix_sync(fb, v_s + kk * 16 * L::ld_qkv + nj * 16, L::ld_qkv);
-        wmma::mma_sync(out_acc[j], fa, fb, out_acc[j]);
+        wmma::mma_sync(acc, fa, fb, acc);
       }
+      wmma::store_matrix_sync(o_s + mi * 16 * L::ld_o + nj * 16, acc, L::ld_o, wmma::mem_row_major);
     }
-  }
-#pragma unroll
-  for (int j = 0; j < kOutTiles; ++j) {
-    const int t = warp + j * kWarps;
-    const int mi = t / (D / 16), nj = t % (D / 16);
-    wmma::store_matrix_sync(o_s + mi * 16 * L::ld_o + nj * 16, out_acc[j], L::ld_o, wmma::mem_row_major);
   }
   __syncthreads();
 

@@ -37,7 +37,7 @@ double run_gemm(const gemm_case& c, uint32_t seed) {
   }
   gemm_runner g;
   EXPECT_EQ(g.init(nullptr), "");
-  g.set_use_gemv(c.gemv);
+  g.set_gemv_max_rows(c.gemv ? 8 : 0);
   EXPECT_EQ(g.linear(t, d_x.get(), d_w.get(), d_y.get(), c.rows, c.out, c.in, c.accumulate, c.y_fp32), "");
   std::vector<double> ref(y_elems);
   for (int32_t m = 0; m < c.rows; ++m)
