@@ -410,3 +410,39 @@ TEST(executor, a_missing_tensor_is_named_in_the_error) {
 
 }  // namespace
 }  // namespace troupe::gpu::test
+
+namespace troupe::gpu::test {
+namespace {
+
+// fp32 checkpoint tensors holding bf16-representable values convert exactly:
+// the executor computes the same logits as from the bf16 tensors.
+TEST(executor, fp32_checkpoint_tensors_load_to_the_same_model_as_bf16_ones) {
+  const model_spec s = tiny_spec(false, false);
+  const host_model m = host_model::make(s, 26);
+  std::map<std::string, std::vector<float>> fp32_data;
+  weight_map fp32_views;
+  for (const auto& [name, t] : m.tensors) {
+    fp32_data[name] = t.values;
+    tensor_view v = m.views.at(name);
+    v.type = dtype::f32;
+    v.data = fp32_data[name].data();
+    v.num_bytes = t.values.size() * sizeof(float);
+    fp32_views[name] = v;
+  }
+  std::string err;
+  auto from_bf16 = cuda_executor::create(s, m.views, small_options(false), &err);
+  ASSERT_TRUE(from_bf16) << err;
+  auto from_fp32 = cuda_executor::create(s, fp32_views, small_options(false), &err);
+  ASSERT_TRUE(from_fp32) << err;
+  std::mt19937 rng(9);
+  const auto prompt = random_prompt(20, s.vocab_size, rng);
+  driver a(*from_bf16, 1), b(*from_fp32, 1);
+  a.add(prompt);
+  b.add(prompt);
+  const step_result ra = a.step({0}, {20}, true), rb = b.step({0}, {20}, true);
+  ASSERT_EQ(ra.logits.size(), rb.logits.size());
+  EXPECT_EQ(ra.logits, rb.logits);
+}
+
+}  // namespace
+}  // namespace troupe::gpu::test
