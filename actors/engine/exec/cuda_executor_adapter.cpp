@@ -1,0 +1,72 @@
+#include "actors/engine/exec/cuda_executor_adapter.hpp"
+
+#if TROUPE_HAVE_CUDA
+#include <cstdio>
+
+#include "actors/engine/model/checkpoint.hpp"
+#endif
+
+namespace troupe::engine {
+
+#if TROUPE_HAVE_CUDA
+namespace {
+
+class cuda_executor_adapter final : public executor {
+ public:
+  explicit cuda_executor_adapter(std::unique_ptr<gpu::cuda_executor> exec)
+      : exec_(std::move(exec)) {}
+
+  std::string name() const override { return "cuda"; }
+  const gpu::model_spec& spec() const override { return exec_->spec(); }
+  int64_t num_kv_blocks() const override { return exec_->num_kv_blocks(); }
+  int32_t block_size() const override { return exec_->block_size(); }
+
+  gpu::step_result execute(const gpu::step_batch& batch) override {
+    gpu::step_result r = exec_->execute(batch);
+    // The interface has no error channel: a failed step is reported here and
+    // comes back with no sampled tokens.
+    if (!exec_->last_error().empty())
+      std::fprintf(stderr, "cuda executor: %s\n", exec_->last_error().c_str());
+    return r;
+  }
+
+ private:
+  std::unique_ptr<gpu::cuda_executor> exec_;
+};
+
+}  // namespace
+
+bool cuda_device_available() { return gpu::cuda_device_count_positive(nullptr); }
+
+std::unique_ptr<executor> make_cuda_executor(const std::string& model_dir,
+                                             const gpu::cuda_executor_options& options,
+                                             std::string* error) {
+  std::string reason;
+  if (!gpu::cuda_device_count_positive(&reason)) {
+    if (error != nullptr) *error = "no usable CUDA device: " + reason;
+    return nullptr;
+  }
+  // The checkpoint's mappings only need to live while the weights are copied.
+  auto ckpt = checkpoint::open(model_dir, error);
+  if (!ckpt) return nullptr;
+  auto exec = gpu::cuda_executor::create(ckpt->spec(), ckpt->weights(), options, error);
+  if (!exec) {
+    if (error != nullptr) *error = model_dir + ": " + *error;
+    return nullptr;
+  }
+  return std::make_unique<cuda_executor_adapter>(std::move(exec));
+}
+
+#else
+
+bool cuda_device_available() { return false; }
+
+std::unique_ptr<executor> make_cuda_executor(const std::string&, const gpu::cuda_executor_options&,
+                                             std::string* error) {
+  if (error != nullptr) *error = "this build of troupe has no CUDA executor (TROUPE_CUDA=OFF)";
+  return nullptr;
+}
+
+#endif
+
+}  // namespace troupe::engine

@@ -1,0 +1,245 @@
+// Decode attention (one query row per sequence) over the paged KV cache,
+// split-KV ("flash-decoding"): block (split, kv_head, seq) reads keys
+// [split * chunk, (split + 1) * chunk) of its sequence once, for every query
+// head of the GQA group, and writes an unnormalised partial (acc, max, sum);
+// decode_combine_kernel merges the splits of each (sequence, head).
+#include "gpu/kernels/attention.hpp"
+#include "gpu/kernels/element.cuh"
+
+namespace troupe::gpu::kernels {
+namespace {
+
+constexpr int kThreads = 128;
+constexpr int kWarps = kThreads / 32;
+constexpr int kMinChunk = 32;  // fewest keys worth a split of their own
+
+__host__ __device__ inline int32_t num_splits_for(int32_t seq_len, int32_t max_splits) {
+  const int32_t want = (seq_len + kMinChunk - 1) / kMinChunk;
+  return want < 1 ? 1 : (want > max_splits ? max_splits : want);
+}
+
+// D: head_dim; G: largest group size handled (the real one, a.num_heads /
+// num_kv_heads, may be smaller).
+template <typename T, int D, int G>
+__global__ void __launch_bounds__(kThreads)
+    decode_attention_kernel(attention_args a, decode_workspace w) {
+  constexpr int kLanesPerKey = D / 8;           // each lane holds 8 dims of a key
+  constexpr int kKeysPerWarp = 32 / kLanesPerKey;
+  constexpr int kGroupsPerBlock = kWarps * kKeysPerWarp;  // independent softmax states
+  __shared__ float merge_acc[kGroupsPerBlock][G][D];
+  __shared__ float merge_m[kGroupsPerBlock][G];
+  __shared__ float merge_l[kGroupsPerBlock][G];
+
+  const int32_t split = blockIdx.x, kv_head = blockIdx.y, seq = blockIdx.z;
+  const int32_t seq_len = a.seq_lens[seq];
+  const int32_t num_splits = num_splits_for(seq_len, w.split_limit);
+  if (split >= num_splits) return;
+  const int32_t group = a.num_heads / a.layout.num_kv_heads;
+  const int32_t chunk = (seq_len + num_splits - 1) / num_splits;
+  const int32_t key_begin = split * chunk;
+  const int32_t key_end = min(seq_len, key_begin + chunk);
+
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int sub = lane / kLanesPerKey;     // which key of the warp's kKeysPerWarp
+  const int d0 = (lane % kLanesPerKey) * 8;
+  const int state = warp * kKeysPerWarp + sub;
+
+  const T* qp = static_cast<const T*>(a.q) +
+                static_cast<int64_t>(a.query_start_loc[seq]) * a.q_row_stride;
+  float q[G][8];
+#pragma unroll
+  for (int g = 0; g < G; ++g)
+#pragma unroll
+    for (int e = 0; e < 8; ++e)
+      q[g][e] = g < group
+                    ? to_float(qp[static_cast<int64_t>(kv_head * group + g) * D + d0 + e]) * a.scale
+                    : 0.0f;
+
+  float m[G], l[G], acc[G][8];
+#pragma unroll
+  for (int g = 0; g < G; ++g) {
+    m[g] = -INFINITY;
+    l[g] = 0.0f;
+#pragma unroll
+    for (int e = 0; e < 8; ++e) acc[g][e] = 0.0f;
+  }
+
+  const T* cache = static_cast<const T*>(a.cache);
+  const int32_t* block_table = a.block_tables + static_cast<int64_t>(seq) * a.block_table_stride;
+  const int32_t bs = a.layout.block_size;
+  constexpr int kStride = kGroupsPerBlock;  // keys consumed per pass of the block
+  // The loop bound is uniform across the warp: lanes shuffle together.
+  // kUnroll keys per lane group and iteration: all their loads are in flight
+  // before the first is used.
+  constexpr int kUnroll = 4;
+  for (int32_t base = key_begin; base < key_end; base += kUnroll * kStride) {
+    uint4 kraw[kUnroll], vraw[kUnroll];
+    bool valid[kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int32_t k = base + state + u * kStride;
+      valid[u] = k < key_end;
+      if (valid[u]) {
+        const int64_t slot = static_cast<int64_t>(block_table[k / bs]) * bs + k % bs;
+        kraw[u] = *reinterpret_cast<const uint4*>(cache + a.layout.offset(0, slot, kv_head) + d0);
+        vraw[u] = *reinterpret_cast<const uint4*>(cache + a.layout.offset(1, slot, kv_head) + d0);
+      } else {
+        kraw[u] = vraw[u] = make_uint4(0, 0, 0, 0);
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      // Lanes of one key must shuffle together, so invalid keys compute with
+      // zeros and are dropped after the reduction.
+      float kf[8], vf[8];
+      const T* kp = reinterpret_cast<const T*>(&kraw[u]);
+      const T* vp = reinterpret_cast<const T*>(&vraw[u]);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) {
+        kf[e] = to_float(kp[e]);
+        vf[e] = to_float(vp[e]);
+      }
+#pragma unroll
+      for (int g = 0; g < G; ++g) {
+        float s = 0.0f;
+#pragma unroll
+        for (int e = 0; e < 8; ++e) s += q[g][e] * kf[e];
+#pragma unroll
+        for (int o = kLanesPerKey / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+        if (valid[u] && g < group) {
+          const float new_m = fmaxf(m[g], s);
+          const float alpha = __expf(m[g] - new_m);  // m = -inf at first: alpha = 0
+          const float p = __expf(s - new_m);
+          l[g] = l[g] * alpha + p;
+#pragma unroll
+          for (int e = 0; e < 8; ++e) acc[g][e] = acc[g][e] * alpha + p * vf[e];
+          m[g] = new_m;
+        }
+      }
+    }
+  }
+
+  // Merge the block's kGroupsPerBlock states.
+#pragma unroll
+  for (int g = 0; g < G; ++g) {
+#pragma unroll
+    for (int e = 0; e < 8; ++e) merge_acc[state][g][d0 + e] = acc[g][e];
+    if (lane % kLanesPerKey == 0) {
+      merge_m[state][g] = m[g];
+      merge_l[state][g] = l[g];
+    }
+  }
+  __syncthreads();
+  const int64_t part = static_cast<int64_t>(seq) * w.max_splits + split;
+  for (int idx = threadIdx.x; idx < group * D; idx += kThreads) {
+    const int g = idx / D, d = idx % D;
+    float big_m = -INFINITY;
+    for (int i = 0; i < kGroupsPerBlock; ++i) big_m = fmaxf(big_m, merge_m[i][g]);
+    float sum_l = 0.0f, sum_acc = 0.0f;
+    if (big_m != -INFINITY) {
+      for (int i = 0; i < kGroupsPerBlock; ++i) {
+        const float f = __expf(merge_m[i][g] - big_m);
+        sum_l += merge_l[i][g] * f;
+        sum_acc += merge_acc[i][g][d] * f;
+      }
+    }
+    const int32_t head = kv_head * group + g;
+    w.partial_out[(part * a.num_heads + head) * D + d] = sum_acc;
+    if (d == 0) {
+      w.partial_ml[(part * a.num_heads + head) * 2] = big_m;
+      w.partial_ml[(part * a.num_heads + head) * 2 + 1] = sum_l;
+    }
+  }
+}
+
+// One block per (head, seq), one thread per dim.
+template <typename T>
+__global__ void decode_combine_kernel(attention_args a, decode_workspace w) {
+  const int32_t head = blockIdx.x, seq = blockIdx.y;
+  const int32_t d = threadIdx.x;
+  const int32_t D = a.layout.head_dim;
+  const int32_t seq_len = a.seq_lens[seq];
+  T* out = static_cast<T*>(a.out) + static_cast<int64_t>(a.query_start_loc[seq]) * a.num_heads * D +
+           static_cast<int64_t>(head) * D;
+  if (seq_len == 0) {
+    out[d] = from_float<T>(0.0f);
+    return;
+  }
+  const int32_t num_splits = num_splits_for(seq_len, w.split_limit);
+  const int64_t base = static_cast<int64_t>(seq) * w.max_splits;
+  float big_m = -INFINITY;
+  for (int i = 0; i < num_splits; ++i)
+    big_m = fmaxf(big_m, w.partial_ml[((base + i) * a.num_heads + head) * 2]);
+  float sum_l = 0.0f, sum_acc = 0.0f;
+  for (int i = 0; i < num_splits; ++i) {
+    const int64_t p = (base + i) * a.num_heads + head;
+    const float mi = w.partial_ml[p * 2];
+    if (mi == -INFINITY) continue;
+    const float f = __expf(mi - big_m);
+    sum_l += w.partial_ml[p * 2 + 1] * f;
+    sum_acc += w.partial_out[p * D + d] * f;
+  }
+  out[d] = from_float<T>(sum_l > 0.0f ? sum_acc / sum_l : 0.0f);
+}
+
+template <typename T, int D, int G>
+cudaError_t launch_decode_for(const attention_args& a, const decode_workspace& w,
+                              cudaStream_t stream) {
+  const dim3 grid(w.max_splits, a.layout.num_kv_heads, a.num_seqs);
+  decode_attention_kernel<T, D, G><<<grid, kThreads, 0, stream>>>(a, w);
+  cudaError_t status = cudaGetLastError();
+  if (status != cudaSuccess) return status;
+  decode_combine_kernel<T><<<dim3(a.num_heads, a.num_seqs), D, 0, stream>>>(a, w);
+  return cudaGetLastError();
+}
+
+template <typename T, int D>
+cudaError_t launch_decode_dim(const attention_args& a, const decode_workspace& w,
+                              cudaStream_t stream) {
+  const int32_t group = a.num_heads / a.layout.num_kv_heads;
+  if (group <= 1) return launch_decode_for<T, D, 1>(a, w, stream);
+  if (group <= 2) return launch_decode_for<T, D, 2>(a, w, stream);
+  if (group <= 4) return launch_decode_for<T, D, 4>(a, w, stream);
+  if (group <= 8) return launch_decode_for<T, D, 8>(a, w, stream);
+  return cudaErrorInvalidValue;
+}
+
+}  // namespace
+
+bool decode_attention_supported(int32_t group_size, int32_t head_dim) {
+  return group_size >= 1 && group_size <= 8 &&
+         (head_dim == 8 || head_dim == 16 || head_dim == 32 || head_dim == 64 || head_dim == 128 || head_dim == 256);
+}
+
+int32_t decode_split_limit(int32_t num_seqs, int32_t num_kv_heads, int32_t num_sms,
+                           int32_t max_splits) {
+  // About four waves of blocks: enough loads in flight, few partials to merge.
+  const int64_t blocks_per_split = static_cast<int64_t>(num_seqs) * num_kv_heads;
+  const int64_t want = (4 * static_cast<int64_t>(num_sms) + blocks_per_split - 1) / blocks_per_split;
+  return static_cast<int32_t>(want < 1 ? 1 : (want > max_splits ? max_splits : want));
+}
+
+int64_t decode_workspace_floats(int32_t num_seqs, int32_t max_splits, int32_t num_heads,
+                                int32_t head_dim) {
+  return static_cast<int64_t>(num_seqs) * max_splits * num_heads * (head_dim + 2);
+}
+
+cudaError_t launch_decode_attention(dtype type, const attention_args& a,
+                                    const decode_workspace& w, cudaStream_t stream) {
+  if (a.num_seqs == 0) return cudaSuccess;
+  if (a.num_heads % a.layout.num_kv_heads != 0) return cudaErrorInvalidValue;
+  if (w.split_limit < 1 || w.split_limit > w.max_splits) return cudaErrorInvalidValue;
+  TROUPE_DISPATCH_HALF(type, T, {
+    switch (a.layout.head_dim) {
+      case 8: return launch_decode_dim<T, 8>(a, w, stream);
+      case 16: return launch_decode_dim<T, 16>(a, w, stream);
+      case 32: return launch_decode_dim<T, 32>(a, w, stream);
+      case 64: return launch_decode_dim<T, 64>(a, w, stream);
+      case 128: return launch_decode_dim<T, 128>(a, w, stream);
+      case 256: return launch_decode_dim<T, 256>(a, w, stream);
+      default: return cudaErrorInvalidValue;
+    }
+  });
+}
+
+}  // namespace troupe::gpu::kernels

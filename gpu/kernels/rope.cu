@@ -1,0 +1,52 @@
+#include "gpu/kernels/element.cuh"
+#include "gpu/kernels/rope.hpp"
+
+namespace troupe::gpu::kernels {
+namespace {
+
+template <typename T>
+__global__ void rope_kernel(rope_args a) {
+  const int32_t t = blockIdx.x;
+  const int32_t D = a.head_dim, half = D / 2;
+  const int32_t num_rotated_heads = a.num_heads + a.num_kv_heads;
+  const float pos = static_cast<float>(a.positions[t]);
+  T* row = static_cast<T*>(a.qkv) + static_cast<int64_t>(t) * a.row_stride;
+  T* cache = static_cast<T*>(a.cache);
+  const int64_t slot = cache != nullptr ? a.slot_mapping[t] : -1;
+  for (int32_t p = threadIdx.x; p < num_rotated_heads * half; p += blockDim.x) {
+    const int32_t head = p / half, i = p % half;
+    float s, c;
+    sincosf(pos * a.inv_freq[i], &s, &c);
+    c = round_to<T>(c);
+    s = round_to<T>(s);
+    T* x = row + static_cast<int64_t>(head) * D;
+    const float x1 = to_float(x[i]), x2 = to_float(x[i + half]);
+    const T y1 = from_float<T>(round_to<T>(x1 * c) + round_to<T>(-x2 * s));
+    const T y2 = from_float<T>(round_to<T>(x2 * c) + round_to<T>(x1 * s));
+    x[i] = y1;
+    x[i + half] = y2;
+    if (slot >= 0 && head >= a.num_heads) {
+      T* k = cache + a.layout.offset(0, slot, head - a.num_heads);
+      k[i] = y1;
+      k[i + half] = y2;
+    }
+  }
+  if (slot >= 0) {
+    const T* v = row + static_cast<int64_t>(num_rotated_heads) * D;
+    T* v_cache = cache + a.layout.offset(1, slot, 0);
+    for (int32_t i = threadIdx.x; i < a.num_kv_heads * D; i += blockDim.x) v_cache[i] = v[i];
+  }
+}
+
+}  // namespace
+
+cudaError_t launch_rope(dtype type, const rope_args& a, cudaStream_t stream) {
+  if (a.num_tokens == 0) return cudaSuccess;
+  if (a.head_dim % 2 != 0) return cudaErrorInvalidValue;
+  TROUPE_DISPATCH_HALF(type, T, {
+    rope_kernel<T><<<a.num_tokens, 256, 0, stream>>>(a);
+  });
+  return cudaGetLastError();
+}
+
+}  // namespace troupe::gpu::kernels

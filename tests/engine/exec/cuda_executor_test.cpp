@@ -1,0 +1,263 @@
+// The CUDA executor (through the engine adapter) against Hugging Face
+// transformers: reference logits and greedy continuations of the tiny test
+// models (tests/data/models). Two references: transformers in fp32
+// (tests/data/reference) and transformers in bf16 on a GPU, the executor's
+// own precision (tests/gpu/data, made by tests/gpu/make_bf16_reference.py).
+// Skips without a CUDA device.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/engine/exec/cuda_executor_adapter.hpp"
+#include "tests/engine/exec/step_batches.hpp"
+
+using namespace troupe;
+using troupe::test::contiguous_blocks;
+using troupe::test::make_step;
+using troupe::test::seq_chunk;
+
+namespace {
+
+constexpr int32_t k_block_size = 16;
+// Against transformers in bf16 (same rounding points, different kernels) and
+// in fp32. On these 16-wide models transformers' own bf16 run is 0.9-1.1e-2
+// from fp32 (tests/gpu/data/README.md); measured for this executor on an
+// H100: 1.1-1.2e-2 from transformers bf16, 1.6-2.0e-2 from fp32.
+constexpr double k_max_relative_error = 1.5e-2;
+constexpr double k_max_relative_error_fp32 = 2.5e-2;
+
+struct reference_prompt {
+  std::vector<int32_t> input_ids;
+  std::vector<int32_t> probe_ids;
+  std::vector<std::vector<float>> logits;  // [position][probe]
+  std::vector<int32_t> greedy_ids;
+};
+
+std::string source_path(const std::string& relative) {
+  return std::string(TROUPE_SOURCE_DIR) + "/" + relative;
+}
+
+std::vector<reference_prompt> load_reference_file(const std::string& path) {
+  std::ifstream in(source_path(path));
+  EXPECT_TRUE(in) << "reference data " << path << " is missing";
+  if (!in) return {};
+  auto doc = nlohmann::json::parse(in);
+  std::vector<reference_prompt> out;
+  for (const auto& p : doc.at("prompts"))
+    out.push_back({p.at("input_ids").get<std::vector<int32_t>>(),
+                   p.at("probe_token_ids").get<std::vector<int32_t>>(),
+                   p.at("logits").get<std::vector<std::vector<float>>>(),
+                   p.at("greedy_ids").get<std::vector<int32_t>>()});
+  return out;
+}
+
+std::vector<reference_prompt> load_reference(const std::string& model) {
+  return load_reference_file("tests/data/reference/logits_" + model + ".json");
+}
+std::vector<reference_prompt> load_bf16_reference(const std::string& model) {
+  return load_reference_file("tests/gpu/data/logits_bf16_" + model + ".json");
+}
+
+std::unique_ptr<engine::executor> open_model(const std::string& model, bool graphs = true,
+                                            int32_t gemv_max_rows = 1) {
+  gpu::cuda_executor_options options;
+  options.max_kv_blocks = 256;
+  options.max_num_seqs = 32;
+  options.max_num_batched_tokens = 2048;
+  options.max_model_len = 2048;
+  options.enable_cuda_graphs = graphs;
+  options.gemv_max_rows = gemv_max_rows;
+  options.verbose = false;
+  std::string error;
+  auto exec = engine::make_cuda_executor(source_path("tests/data/models/" + model), options, &error);
+  EXPECT_TRUE(exec) << error;
+  return exec;
+}
+
+// ||ours[probe] - ref|| / ||ref|| summed over every position of a prompt.
+double prompt_error(const float* logits, int32_t vocab, const reference_prompt& p) {
+  double diff = 0.0, norm = 0.0;
+  for (std::size_t pos = 0; pos < p.input_ids.size(); ++pos)
+    for (std::size_t i = 0; i < p.probe_ids.size(); ++i) {
+      const double d = double{logits[pos * vocab + p.probe_ids[i]]} - p.logits[pos][i];
+      diff += d * d;
+      norm += double{p.logits[pos][i]} * p.logits[pos][i];
+    }
+  return std::sqrt(diff / norm);
+}
+
+// Greedy continuations of several prompts decoded together, one token per step.
+std::vector<std::vector<int32_t>> greedy_batch(engine::executor& exec,
+                                               const std::vector<std::vector<int32_t>>& prompts,
+                                               int32_t num_new_tokens) {
+  std::vector<std::vector<int32_t>> tables, out(prompts.size());
+  std::vector<seq_chunk> chunks;
+  int32_t next_block = 0;
+  for (const auto& ids : prompts) {
+    const int32_t total = static_cast<int32_t>(ids.size()) + num_new_tokens;
+    auto table = contiguous_blocks(next_block, total, k_block_size);
+    next_block += static_cast<int32_t>(table.size());
+    std::reverse(table.begin(), table.end());  // any blocks will do
+    tables.push_back(table);
+    chunks.push_back({ids, 0, table});
+  }
+  auto result = exec.execute(make_step(chunks, k_block_size));
+  for (std::size_t s = 0; s < prompts.size(); ++s) out[s].push_back(result.sampled_token_ids.at(s));
+  for (int32_t k = 1; k < num_new_tokens; ++k) {
+    chunks.clear();
+    for (std::size_t s = 0; s < prompts.size(); ++s) {
+      const int32_t position = static_cast<int32_t>(prompts[s].size() + out[s].size()) - 1;
+      chunks.push_back({{out[s].back()}, position, tables[s]});
+    }
+    result = exec.execute(make_step(chunks, k_block_size));
+    for (std::size_t s = 0; s < prompts.size(); ++s) out[s].push_back(result.sampled_token_ids.at(s));
+  }
+  return out;
+}
+
+class CudaExecutorReference : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    if (!engine::cuda_device_available()) GTEST_SKIP() << "no CUDA device (or built without CUDA)";
+  }
+};
+
+// Logits of every prompt position, prefilled in one step.
+std::vector<std::vector<float>> all_prompt_logits(engine::executor& exec,
+                                                  const std::vector<reference_prompt>& prompts) {
+  std::vector<std::vector<float>> out;
+  for (const auto& p : prompts) {
+    const auto n = static_cast<int32_t>(p.input_ids.size());
+    auto result = exec.execute(make_step({{p.input_ids, 0, contiguous_blocks(3, n, k_block_size)}},
+                                         k_block_size, /*all_logits=*/true));
+    out.push_back(std::move(result.logits));
+  }
+  return out;
+}
+
+TEST_P(CudaExecutorReference, LogitsMatchTransformersBf16AndFp32) {
+  const std::string model = GetParam();
+  auto exec = open_model(model);
+  ASSERT_TRUE(exec);
+  const int32_t vocab = exec->spec().vocab_size;
+  struct reference { const char* name; std::vector<reference_prompt> prompts; double band; };
+  const reference refs[] = {{"bf16", load_bf16_reference(model), k_max_relative_error},
+                            {"fp32", load_reference(model), k_max_relative_error_fp32}};
+  for (const auto& ref : refs) {
+    ASSERT_FALSE(ref.prompts.empty());
+    const auto logits = all_prompt_logits(*exec, ref.prompts);
+    double worst = 0.0;
+    for (std::size_t i = 0; i < ref.prompts.size(); ++i) {
+      ASSERT_EQ(logits[i].size(), ref.prompts[i].input_ids.size() * vocab);
+      const double err = prompt_error(logits[i].data(), vocab, ref.prompts[i]);
+      worst = std::max(worst, err);
+      EXPECT_LT(err, ref.band) << model << " vs transformers " << ref.name << ", prompt " << i;
+    }
+    std::printf("%s: worst prompt relative logits error vs transformers %s: %.2e\n", model.c_str(),
+                ref.name, worst);
+  }
+}
+
+TEST_P(CudaExecutorReference, ChunkedPrefillLogitsMatchTransformers) {
+  const std::string model = GetParam();
+  auto exec = open_model(model);
+  ASSERT_TRUE(exec);
+  const int32_t vocab = exec->spec().vocab_size;
+  for (const auto& p : load_reference(model)) {
+    const auto n = static_cast<int32_t>(p.input_ids.size());
+    const auto table = contiguous_blocks(7, n, k_block_size);
+    std::vector<float> logits;
+    for (int32_t start = 0; start < n; start += 3) {
+      const int32_t end = std::min(n, start + 3);
+      seq_chunk chunk{{p.input_ids.begin() + start, p.input_ids.begin() + end}, start, table, end == n};
+      auto r = exec->execute(make_step({chunk}, k_block_size, true));
+      logits.insert(logits.end(), r.logits.begin(), r.logits.end());
+    }
+    ASSERT_EQ(logits.size(), static_cast<std::size_t>(n) * vocab);
+    EXPECT_LT(prompt_error(logits.data(), vocab, p), k_max_relative_error_fp32);
+  }
+}
+
+std::size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+  std::size_t n = 0;
+  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
+  return n;
+}
+
+// 32-token greedy continuations part where two logits are within rounding of
+// each other, which on these tiny models happens often even between
+// transformers' own bf16 and fp32 runs (identical on 1 and 2 of 8 prompts).
+// The promise: this executor's continuations share, on average, a prefix with
+// one of transformers' runs at least 3/4 as long as the prefix those two runs
+// share with each other; the fractions are reported. Measured on an H100:
+// llama3 mean prefix 22.4 (bf16) / 16.5 (fp32) against 13.4 between
+// transformers' runs, qwen2 12.5 / 23.0 against 16.2.
+TEST_P(CudaExecutorReference, GreedyContinuationsTrackTransformersAsCloselyAsItsOwnBf16Run) {
+  const std::string model = GetParam();
+  auto exec = open_model(model);
+  ASSERT_TRUE(exec);
+  const auto bf16 = load_bf16_reference(model), fp32 = load_reference(model);
+  ASSERT_FALSE(bf16.empty());
+  ASSERT_EQ(bf16.size(), fp32.size());
+  double ours_vs_bf16 = 0.0, ours_vs_fp32 = 0.0, bf16_vs_fp32 = 0.0;
+  int32_t same_bf16 = 0, same_fp32 = 0;
+  std::printf("%s identical prefix (of 32) vs transformers bf16:", model.c_str());
+  for (std::size_t i = 0; i < bf16.size(); ++i) {
+    const auto got = greedy_batch(*exec, {bf16[i].input_ids},
+                                  static_cast<int32_t>(bf16[i].greedy_ids.size()))[0];
+    const std::size_t a = common_prefix(got, bf16[i].greedy_ids);
+    std::printf(" %zu", a);
+    ours_vs_bf16 += a;
+    ours_vs_fp32 += common_prefix(got, fp32[i].greedy_ids);
+    bf16_vs_fp32 += common_prefix(bf16[i].greedy_ids, fp32[i].greedy_ids);
+    same_bf16 += got == bf16[i].greedy_ids;
+    same_fp32 += got == fp32[i].greedy_ids;
+  }
+  const double n = static_cast<double>(bf16.size());
+  std::printf("\n%s: greedy 32-token continuations identical on %d/%zu prompts vs transformers bf16, "
+              "%d/%zu vs fp32; mean identical prefix %.1f (bf16), %.1f (fp32); transformers "
+              "bf16 vs fp32: %.1f\n",
+              model.c_str(), same_bf16, bf16.size(), same_fp32, bf16.size(), ours_vs_bf16 / n,
+              ours_vs_fp32 / n, bf16_vs_fp32 / n);
+  EXPECT_GE(std::max(ours_vs_bf16, ours_vs_fp32), 0.75 * bf16_vs_fp32);
+}
+
+// Batching must not change a sequence's tokens: paging, attention and
+// sampling are per sequence. The GEMV kernel is off in both runs because a
+// GEMM's kernel (hence its rounding) depends on the row count, and on these
+// tiny models one rounding step can flip a near-tie.
+TEST_P(CudaExecutorReference, BatchedContinuationsEqualEachPromptAlone) {
+  const std::string model = GetParam();
+  const auto prompts = load_reference(model);
+  std::vector<std::vector<int32_t>> ids;
+  for (const auto& p : prompts) ids.push_back(p.input_ids);
+  auto batched_exec = open_model(model, /*graphs=*/true, /*gemv_max_rows=*/0);
+  ASSERT_TRUE(batched_exec);
+  const auto batched = greedy_batch(*batched_exec, ids, 32);
+  auto alone_exec = open_model(model, /*graphs=*/false, /*gemv_max_rows=*/0);
+  ASSERT_TRUE(alone_exec);
+  for (std::size_t s = 0; s < ids.size(); ++s)
+    EXPECT_EQ(greedy_batch(*alone_exec, {ids[s]}, 32)[0], batched[s]) << model << " prompt " << s;
+}
+
+INSTANTIATE_TEST_SUITE_P(TinyModels, CudaExecutorReference,
+                         ::testing::Values("tiny-llama3", "tiny-qwen2"),
+                         [](const auto& info) {
+                           return std::string(info.param) == "tiny-llama3" ? "llama3" : "qwen2";
+                         });
+
+TEST(CudaExecutorFactory, ReportsWhyItCannotStart) {
+  std::string error;
+  gpu::cuda_executor_options options;
+  options.verbose = false;
+  auto exec = engine::make_cuda_executor(source_path("tests/data/models/no-such-model"), options, &error);
+  EXPECT_FALSE(exec);
+  EXPECT_FALSE(error.empty());
+}
+
+}  // namespace
