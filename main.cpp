@@ -4,7 +4,10 @@
 #include <string>
 
 #include "cli/bench.hpp"
+#include "cli/eval.hpp"
 #include "cli/generate.hpp"
+#include "cli/keys.hpp"
+#include "cli/logs.hpp"
 #include "cli/serve.hpp"
 #include "config/version.hpp"
 
@@ -22,6 +25,11 @@ constexpr const char* usage =
     "  generate      run the engine on one prompt and print tokens as they come\n"
     "  tokenize      print the token ids of stdin as a JSON array\n"
     "  detokenize    print the text of a JSON array of token ids on stdin\n"
+    "  eval          perplexity of a model on a text file (sliding window)\n"
+    "\n"
+    "Administration:\n"
+    "  keys          create, list and revoke API keys (create|list|revoke)\n"
+    "  logs          read the request log (tail|export|migrate)\n"
     "\n"
     "Tools:\n"
     "  bench         serving benchmark against any OpenAI-compatible server (bench plot: charts)\n"
@@ -39,6 +47,9 @@ const command commands[] = {
     {"generate", troupe::cli::run_generate},
     {"tokenize", troupe::cli::run_tokenize},
     {"detokenize", troupe::cli::run_detokenize},
+    {"eval", troupe::cli::run_eval},
+    {"keys", troupe::cli::run_keys},
+    {"logs", troupe::cli::run_logs},
     {"bench", troupe::cli::run_bench},
 };
 

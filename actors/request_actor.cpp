@@ -1,5 +1,6 @@
 #include "actors/request_actor.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -32,6 +33,7 @@ struct request_state {
   int32_t num_completion_tokens = 0;
   clock_type::time_point started;
   std::optional<clock_type::time_point> first_token_at;
+  double queue_time_ms = -1;  // engine's, of the first choice scheduled
   clock_type::time_point last_token_at;
   static inline const char* name = "troupe.request";
 };
@@ -81,6 +83,7 @@ void deliver_done_if_finished(request_pointer self) {
   done.prompt_tokens = st.num_prompt_tokens;
   done.completion_tokens = st.num_completion_tokens;
   done.cached_prompt_tokens = st.num_cached_prompt_tokens;
+  done.queue_time_ms = std::max(st.queue_time_ms, 0.0);
   if (st.first_token_at) done.ttft_ms = 1e3 * seconds_between(st.started, *st.first_token_at);
   st.args.metrics->e2e_request_latency_seconds.observe(seconds_between(st.started, now));
   st.args.sink(std::move(done));
@@ -96,6 +99,10 @@ void on_output(request_pointer self, engine::request_output& out) {
   if (index < 0 || st.choices[index].finished) return;
   auto& c = st.choices[index];
   const auto now = clock_type::now();
+  if (st.queue_time_ms < 0 && out.queue_time_ms >= 0) {
+    st.queue_time_ms = out.queue_time_ms;
+    st.args.metrics->request_queue_time_seconds.observe(out.queue_time_ms / 1e3);
+  }
   if (!out.new_token_ids.empty()) {
     if (!st.first_token_at) {
       st.first_token_at = now;

@@ -8,6 +8,7 @@
 #include "actors/persistence/key_store.hpp"
 #include "actors/persistence/request_log_export.hpp"
 #include "cli/cli_args.hpp"
+#include "config/load.hpp"
 #include "net/auth/api_key.hpp"
 
 namespace troupe::cli {
@@ -18,7 +19,7 @@ constexpr const char* kUsage =
     "       troupe keys list [--db PATH]\n"
     "       troupe keys revoke ID [--db PATH]\n"
     "\n"
-    "API keys live in a SQLite file (default $TROUPE_KEYS_DB, else ./troupe-keys.db; the\n"
+    "API keys live in a SQLite file (default $TROUPE_KEYS_DB, else ./troupe-data/keys.db; the\n"
     "server reads the same file: [auth] keys_db). Only SHA-256 of each key is stored:\n"
     "create prints the key once, on stdout; it cannot be shown again.\n"
     "--rpm / --tpm: requests / tokens per minute for this key (default: the server's).\n"
@@ -30,10 +31,7 @@ int64_t unix_now() {
       .count();
 }
 
-std::string default_db() {
-  const char* env = std::getenv("TROUPE_KEYS_DB");
-  return env && *env ? env : "troupe-keys.db";
-}
+std::string default_db() { return config::resolved_keys_db(config::troupe_config{}); }
 
 std::unique_ptr<actors::key_store> open_store(const cli_args& args) {
   std::string error;

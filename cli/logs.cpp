@@ -8,6 +8,7 @@
 #include "actors/persistence/request_log_export.hpp"
 #include "actors/persistence/request_log_store.hpp"
 #include "cli/cli_args.hpp"
+#include "config/load.hpp"
 
 namespace troupe::cli {
 namespace {
@@ -18,15 +19,12 @@ constexpr const char* kUsage =
     "       troupe logs migrate [--db URL]\n"
     "\n"
     "Reads the request log the server writes ([log] url): \"sqlite:PATH\" or\n"
-    "\"postgresql://user@host/db\". Default: $TROUPE_LOG_URL, else sqlite:troupe-requests.db.\n"
+    "\"postgresql://user@host/db\". Default: $TROUPE_LOG_URL, else sqlite:troupe-data/requests.db.\n"
     "tail prints the newest N rows (default 20), oldest first; export prints every row\n"
     "that started at or after --since as JSON lines; migrate creates or upgrades the\n"
     "schema (the server also does this when it starts).\n";
 
-std::string default_url() {
-  const char* env = std::getenv("TROUPE_LOG_URL");
-  return env && *env ? env : "sqlite:troupe-requests.db";
-}
+std::string default_url() { return config::resolved_log_url(config::troupe_config{}); }
 
 // cli_args knows only long options: accept the customary -n for --lines.
 std::vector<char*> with_long_options(int argc, char** argv) {

@@ -13,11 +13,16 @@
 #include <thread>
 #include <vector>
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "actors/log_actor.hpp"
 #include "actors/node/local_service.hpp"
+#include "actors/persistence/request_log_store.hpp"
 #include "config/load.hpp"
 #include "net/api/edge_metrics.hpp"
 #include "net/api/router.hpp"
-#include "net/edge/static_key_hooks.hpp"
+#include "net/auth/security_hooks.hpp"
 #include "net/server/server.hpp"
 #include "net/tls/self_signed.hpp"
 
@@ -77,6 +82,90 @@ bool build_config(int argc, char** argv, config::troupe_config* cfg, std::string
   return true;
 }
 
+// The [auth] and [limits] tables as the security layer's options. Secrets
+// named by environment variable are read here, never stored in the config.
+bool security_options_from(const config::troupe_config& cfg, net::security_options* o,
+                           std::string* error) {
+  o->auth_disabled = cfg.auth.disabled;
+  for (size_t i = 0; i < cfg.auth.api_keys.size(); ++i) {
+    net::static_api_key k;
+    k.key = cfg.auth.api_keys[i];
+    k.name = std::to_string(i);
+    o->static_keys.push_back(std::move(k));
+  }
+  o->keys_db = config::resolved_keys_db(cfg);
+  o->key_cache_ttl_ms = cfg.auth.key_cache_ttl_ms;
+  o->jwt_enabled = cfg.auth.jwt_enabled;
+  o->jwt.issuer = cfg.auth.jwt_issuer;
+  o->jwt.audience = cfg.auth.jwt_audience;
+  o->jwt.leeway_s = cfg.auth.jwt_leeway_s;
+  o->jwt.rpm_claim = cfg.auth.jwt_rpm_claim;
+  o->jwt.tpm_claim = cfg.auth.jwt_tpm_claim;
+  o->jwt.models_claim = cfg.auth.jwt_models_claim;
+  o->jwt_jwks_file = cfg.auth.jwt_jwks_file;
+  o->jwt_jwks_reload_ms = cfg.auth.jwt_jwks_reload_ms;
+  if (!cfg.auth.jwt_public_key_file.empty()) {
+    net::jwt_key_source k;
+    k.kid = cfg.auth.jwt_public_key_kid;
+    k.alg = cfg.auth.jwt_public_key_alg;
+    k.public_key_file = cfg.auth.jwt_public_key_file;
+    o->jwt_keys.push_back(std::move(k));
+  }
+  if (!cfg.auth.jwt_secret_env.empty()) {
+    const char* secret = std::getenv(cfg.auth.jwt_secret_env.c_str());
+    if (!secret || !*secret)
+      return *error = "config: 'auth.jwt_secret_env' names $" + cfg.auth.jwt_secret_env +
+                      ", which is not set",
+             false;
+    net::jwt_key_source k;
+    k.alg = "HS256";
+    k.secret = secret;
+    o->jwt_keys.push_back(std::move(k));
+  }
+  o->default_max_requests_per_minute = cfg.limits.requests_per_minute;
+  o->default_max_tokens_per_minute = cfg.limits.tokens_per_minute;
+  o->max_rate_limited_principals = static_cast<size_t>(cfg.limits.max_tracked_principals);
+  o->log_store_text = cfg.log.store_text;
+  return true;
+}
+
+// The request log actor runs in an actor system of its own: it is part of the
+// edge, not of the engine node, and a gateway-only process has no engine.
+struct request_log {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> system;
+  std::shared_ptr<actors::request_log_writer> writer;
+
+  bool start(const config::troupe_config& c, std::string* error) {
+    const std::string url = config::resolved_log_url(c);
+    if (url == "off") return true;
+    auto store = actors::open_request_log_store(url, actors::store_access::write, error);
+    if (!store) return false;
+    cfg.set("scheduler.max-threads", 1);
+    system = std::make_unique<caf::actor_system>(cfg);
+    actors::request_log_options o;
+    o.batch_rows = static_cast<size_t>(c.log.batch_rows);
+    o.flush_ms = c.log.flush_ms;
+    o.queue_rows = static_cast<size_t>(c.log.queue_rows);
+    writer = actors::request_log_writer::start(*system, std::move(store), o);
+    const bool sqlite = url.rfind("sqlite:", 0) == 0;
+    // The URL of a PostgreSQL store may hold a password: never print it.
+    std::fprintf(stderr,
+                 "troupe: request log %s, written every %lld ms or %lld rows (prompt/output text %s)\n",
+                 sqlite ? url.c_str() : "on PostgreSQL", static_cast<long long>(c.log.flush_ms),
+                 static_cast<long long>(c.log.batch_rows), c.log.store_text ? "kept" : "not kept");
+    return true;
+  }
+  // The security hooks share the writer: they must be gone first, or the
+  // actor system would wait forever for the log actor's last handle.
+  void stop() {
+    if (writer) writer->stop();
+    writer.reset();
+    system.reset();
+  }
+  ~request_log() { stop(); }
+};
+
 void raise_fd_limit() {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
@@ -98,12 +187,6 @@ int run_serve(int argc, char** argv) {
   std::string error;
   if (!build_config(argc, argv, &cfg, &error)) {
     std::fprintf(stderr, "troupe serve: %s\n", error.c_str());
-    return 2;
-  }
-  if (cfg.auth.api_keys.empty() && !cfg.auth.disabled) {
-    std::fprintf(stderr,
-                 "troupe serve: no API key configured: pass --api-key KEY (or [auth] api_keys), "
-                 "or --no-auth to serve without authentication\n");
     return 2;
   }
   if (cfg.model.path.empty()) {
@@ -134,15 +217,39 @@ int run_serve(int argc, char** argv) {
     opt.key_pem = files->key_pem;
   }
 
+  net::security_options sec;
+  if (!security_options_from(cfg, &sec, &error)) {
+    std::fprintf(stderr, "troupe serve: %s\n", error.c_str());
+    return 2;
+  }
+  request_log log;
+  if (!log.start(cfg, &error)) {
+    std::fprintf(stderr, "troupe serve: request log: %s\n", error.c_str());
+    return 2;
+  }
+  std::unique_ptr<net::security_hooks> hooks = net::security_hooks::create(sec, log.writer, &error);
+  if (!hooks) {
+    std::fprintf(stderr, "troupe serve: %s\n", error.c_str());
+    return 2;
+  }
+  if (cfg.auth.disabled) {
+    std::fprintf(stderr,
+                 "troupe: WARNING: authentication is DISABLED ([auth] disabled / --no-auth): "
+                 "anyone who can reach this port can use the model\n");
+  } else {
+    std::fprintf(stderr, "troupe: auth: %zu static key(s), API keys from %s%s\n",
+                 cfg.auth.api_keys.size(), sec.keys_db.c_str(),
+                 cfg.auth.jwt_enabled ? ", JWT bearer tokens" : "");
+  }
+
   std::unique_ptr<actors::generation_service> service = actors::start_local_service(cfg, &error);
   if (!service) {
     std::fprintf(stderr, "troupe serve: %s\n", error.c_str());
     return 1;
   }
   raise_fd_limit();
-  net::static_key_hooks hooks(cfg.auth.api_keys, cfg.auth.disabled);
   net::edge_metrics metrics;
-  net::api_router router(*service, hooks, metrics);
+  net::api_router router(*service, *hooks, metrics);
   std::unique_ptr<net::server> srv = net::server::create(opt, router, &error);
   if (!srv) {
     std::fprintf(stderr, "troupe serve: %s\n", error.c_str());
@@ -154,6 +261,8 @@ int run_serve(int argc, char** argv) {
   srv->run_until_signal();
   srv.reset();
   service.reset();
+  hooks.reset();
+  log.stop();  // writes what is still queued
   std::fprintf(stderr, "troupe: stopped\n");
   return 0;
 }

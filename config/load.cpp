@@ -1,6 +1,7 @@
 #include "config/load.hpp"
 
 #include <charconv>
+#include <cstdlib>
 #include <cmath>
 #include <cstdint>
 #include <fstream>
@@ -82,6 +83,42 @@ const std::vector<field>& schema() {
         0, 4096);
     add("auth", "api_keys", [](troupe_config& c) -> field_ref { return &c.auth.api_keys; });
     add("auth", "disabled", [](troupe_config& c) -> field_ref { return &c.auth.disabled; });
+    add("auth", "keys_db", [](troupe_config& c) -> field_ref { return &c.auth.keys_db; });
+    add("auth", "key_cache_ttl_ms",
+        [](troupe_config& c) -> field_ref { return &c.auth.key_cache_ttl_ms; }, 0, 3600000);
+    add("auth", "jwt_enabled", [](troupe_config& c) -> field_ref { return &c.auth.jwt_enabled; });
+    add("auth", "jwt_issuer", [](troupe_config& c) -> field_ref { return &c.auth.jwt_issuer; });
+    add("auth", "jwt_audience", [](troupe_config& c) -> field_ref { return &c.auth.jwt_audience; });
+    add("auth", "jwt_leeway_s", [](troupe_config& c) -> field_ref { return &c.auth.jwt_leeway_s; },
+        0, 600);
+    add("auth", "jwt_jwks_file", [](troupe_config& c) -> field_ref { return &c.auth.jwt_jwks_file; });
+    add("auth", "jwt_jwks_reload_ms",
+        [](troupe_config& c) -> field_ref { return &c.auth.jwt_jwks_reload_ms; }, 0);
+    add("auth", "jwt_public_key_file",
+        [](troupe_config& c) -> field_ref { return &c.auth.jwt_public_key_file; });
+    add("auth", "jwt_public_key_alg",
+        [](troupe_config& c) -> field_ref { return &c.auth.jwt_public_key_alg; }, 0, 0,
+        {"RS256", "ES256"});
+    add("auth", "jwt_public_key_kid",
+        [](troupe_config& c) -> field_ref { return &c.auth.jwt_public_key_kid; });
+    add("auth", "jwt_secret_env", [](troupe_config& c) -> field_ref { return &c.auth.jwt_secret_env; });
+    add("auth", "jwt_rpm_claim", [](troupe_config& c) -> field_ref { return &c.auth.jwt_rpm_claim; });
+    add("auth", "jwt_tpm_claim", [](troupe_config& c) -> field_ref { return &c.auth.jwt_tpm_claim; });
+    add("auth", "jwt_models_claim",
+        [](troupe_config& c) -> field_ref { return &c.auth.jwt_models_claim; });
+    add("limits", "requests_per_minute",
+        [](troupe_config& c) -> field_ref { return &c.limits.requests_per_minute; }, 0);
+    add("limits", "tokens_per_minute",
+        [](troupe_config& c) -> field_ref { return &c.limits.tokens_per_minute; }, 0);
+    add("limits", "max_tracked_principals",
+        [](troupe_config& c) -> field_ref { return &c.limits.max_tracked_principals; }, 1, 1 << 24);
+    add("log", "url", [](troupe_config& c) -> field_ref { return &c.log.url; });
+    add("log", "store_text", [](troupe_config& c) -> field_ref { return &c.log.store_text; });
+    add("log", "batch_rows", [](troupe_config& c) -> field_ref { return &c.log.batch_rows; }, 1,
+        1 << 20);
+    add("log", "flush_ms", [](troupe_config& c) -> field_ref { return &c.log.flush_ms; }, 1, 600000);
+    add("log", "queue_rows", [](troupe_config& c) -> field_ref { return &c.log.queue_rows; }, 1,
+        1 << 24);
     return f;
   }();
   return fields;
@@ -248,11 +285,31 @@ std::vector<std::string> all_keys() {
   return keys;
 }
 
+std::string resolved_keys_db(const troupe_config& c) {
+  if (!c.auth.keys_db.empty()) return c.auth.keys_db;
+  const char* env = std::getenv("TROUPE_KEYS_DB");
+  if (env && *env) return env;
+  return c.server.state_dir + "/keys.db";
+}
+
+std::string resolved_log_url(const troupe_config& c) {
+  if (!c.log.url.empty()) return c.log.url;
+  const char* env = std::getenv("TROUPE_LOG_URL");
+  if (env && *env) return env;
+  return "sqlite:" + c.server.state_dir + "/requests.db";
+}
+
 std::optional<std::string> validate(const troupe_config& c) {
   if (c.server.tls_cert.empty() != c.server.tls_key.empty())
     return "config: 'server.tls_cert' and 'server.tls_key' must be given together";
   if (c.server.no_tls && !c.server.tls_cert.empty())
     return "config: 'server.no_tls' conflicts with 'server.tls_cert'";
+  if (c.auth.jwt_enabled && (c.auth.jwt_issuer.empty() || c.auth.jwt_audience.empty()))
+    return "config: 'auth.jwt_enabled' needs 'auth.jwt_issuer' and 'auth.jwt_audience'";
+  if (c.auth.jwt_enabled && c.auth.jwt_jwks_file.empty() && c.auth.jwt_public_key_file.empty() &&
+      c.auth.jwt_secret_env.empty())
+    return "config: 'auth.jwt_enabled' needs a key: 'auth.jwt_jwks_file', "
+           "'auth.jwt_public_key_file' or 'auth.jwt_secret_env'";
   if (c.engine.max_model_len > 0 && c.engine.max_num_batched_tokens < 1)
     return "config: 'engine.max_num_batched_tokens' must be positive";
   return std::nullopt;

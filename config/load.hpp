@@ -29,6 +29,13 @@ bool is_boolean_key(std::string_view dotted_key);
 // Every dotted key, in schema order (for --help).
 std::vector<std::string> all_keys();
 
+// Where the API key database and the request log live when the config leaves
+// them empty: $TROUPE_KEYS_DB / $TROUPE_LOG_URL, else inside server.state_dir
+// (keys.db, requests.db). `troupe keys` and `troupe logs` use the same rule
+// with the default config, so they find what `troupe serve` uses.
+std::string resolved_keys_db(const troupe_config& c);
+std::string resolved_log_url(const troupe_config& c);  // "off" when disabled
+
 // Cross-field checks (tls_cert without tls_key, ranges that depend on each other).
 std::optional<std::string> validate(const troupe_config& c);
 

@@ -50,6 +50,35 @@ struct engine_config {
 struct auth_config {
   std::vector<std::string> api_keys;  // static bearer keys
   bool disabled = false;              // serve without authentication (explicit only)
+  std::string keys_db;                // `troupe keys` SQLite file; empty = <state_dir>/keys.db
+  int64_t key_cache_ttl_ms = 5000;    // how long a key lookup is trusted (revocation delay)
+  bool jwt_enabled = false;           // accept JWT bearer tokens as well as API keys
+  std::string jwt_issuer;             // required "iss"
+  std::string jwt_audience;           // required "aud"
+  int64_t jwt_leeway_s = 60;          // clock skew allowed on exp / nbf / iat
+  std::string jwt_jwks_file;          // JWKS document (keys selected by kid)
+  int64_t jwt_jwks_reload_ms = 60000; // re-read the JWKS file this often; 0 = never
+  std::string jwt_public_key_file;    // one PEM public key (RS256 or ES256)
+  std::string jwt_public_key_alg = "RS256";  // the only algorithm that key verifies
+  std::string jwt_public_key_kid;     // its kid; empty = any token
+  std::string jwt_secret_env;         // environment variable holding an HS256 secret
+  std::string jwt_rpm_claim = "troupe_rpm";       // claim with the principal's requests/minute
+  std::string jwt_tpm_claim = "troupe_tpm";       // claim with its tokens/minute
+  std::string jwt_models_claim = "troupe_models"; // claim listing the models it may use
+};
+
+struct limits_config {
+  int64_t requests_per_minute = 0;    // per principal; 0 = unlimited (keys/JWTs may set their own)
+  int64_t tokens_per_minute = 0;      // prompt + max_tokens, corrected at the end; 0 = unlimited
+  int64_t max_tracked_principals = 100000;  // token buckets kept in memory
+};
+
+struct log_config {
+  std::string url;                    // "sqlite:PATH" or "postgresql://…"; empty = sqlite:<state_dir>/requests.db; "off" = no log
+  bool store_text = false;            // also keep prompt and output text
+  int64_t batch_rows = 64;            // rows per transaction (a full batch flushes early)
+  int64_t flush_ms = 200;             // longest a finished request waits to be written
+  int64_t queue_rows = 8192;          // queued rows; beyond, the oldest are dropped and counted
 };
 
 struct troupe_config {
@@ -57,6 +86,8 @@ struct troupe_config {
   model_config model;
   engine_config engine;
   auth_config auth;
+  limits_config limits;
+  log_config log;
 };
 
 }  // namespace troupe::config

@@ -1,6 +1,7 @@
 #include "actors/engine/engine.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "actors/engine/kv/kv_cache_manager.hpp"
 #include "actors/engine/sched/batch_builder.hpp"
@@ -53,6 +54,7 @@ request_output output_of(const request_state& r) {
   out.num_prompt_tokens = r.num_prompt_tokens;
   out.num_cached_prompt_tokens = r.num_cached_prompt_tokens;
   out.num_output_tokens = r.num_output_tokens();
+  out.queue_time_ms = r.queue_time_ms;
   return out;
 }
 
@@ -147,6 +149,7 @@ add_error engine::add_request(engine_request request) {
   state->params = std::move(request.params);
   state->num_prompt_tokens = static_cast<int32_t>(request.prompt_token_ids.size());
   state->token_ids = std::move(request.prompt_token_ids);
+  state->arrived_at = std::chrono::steady_clock::now();
   impl_->sched.add(std::move(state));
   return add_error::none;
 }
@@ -164,6 +167,12 @@ std::vector<request_output> engine::step() {
   impl_->aborted_outputs.clear();
   const scheduler_output plan = impl_->sched.schedule();
   if (plan.empty()) return outputs;
+  const auto now = std::chrono::steady_clock::now();
+  for (const scheduled_request& s : plan.requests) {
+    if (s.request->queue_time_ms < 0)
+      s.request->queue_time_ms =
+          std::chrono::duration<double, std::milli>(now - s.request->arrived_at).count();
+  }
   const gpu::step_batch batch = build_step_batch(plan, impl_->kv.block_size());
   const gpu::step_result result = impl_->exec->execute(batch);
   impl_->sched.update_after_step(plan);

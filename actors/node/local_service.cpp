@@ -165,9 +165,14 @@ std::unique_ptr<engine::executor> make_executor(const node_options& options, std
 #ifdef TROUPE_HAVE_CUDA
   if (which == "auto") which = engine::cuda_device_available() ? "cuda" : "cpu";
   if (which == "cuda") {
-    engine::cuda_executor_options o;
+    gpu::cuda_executor_options o;
     o.block_size = options.block_size;
     o.gpu_memory_utilization = options.gpu_memory_utilization;
+    // The executor's workspaces and graph buckets are sized for the largest
+    // step the scheduler can form.
+    o.max_num_seqs = options.engine.max_num_seqs;
+    o.max_num_batched_tokens = options.engine.max_num_batched_tokens;
+    o.max_model_len = options.engine.max_model_len;
     return engine::make_cuda_executor(options.model_dir, o, error);
   }
 #else

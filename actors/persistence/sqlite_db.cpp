@@ -1,5 +1,7 @@
 #include "actors/persistence/sqlite_db.hpp"
 
+#include <filesystem>
+
 namespace troupe::actors {
 
 sqlite_statement::sqlite_statement(sqlite3* db, const char* sql, std::string* error) {
@@ -53,6 +55,12 @@ std::optional<int64_t> sqlite_statement::optional_integer(int column) const {
 
 std::unique_ptr<sqlite_db> sqlite_db::open(const std::string& path, mode m, std::string* error) {
   sqlite3* raw = nullptr;
+  if (m != mode::read_only) {
+    // A database in a state folder that does not exist yet (first start).
+    std::error_code ec;
+    const auto parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  }
   int flags = m == mode::read_only ? SQLITE_OPEN_READONLY
                                    : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   if (sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {

@@ -105,6 +105,8 @@ http_out api_router::handle(const http_in& in) {
     out.content_type = "text/plain; version=0.0.4; charset=utf-8";
     std::string engine = service_.metrics_text();
     if (!engine.empty() && engine.back() != '\n') engine += '\n';
+    engine += hooks_.metrics_text();
+    if (!engine.empty() && engine.back() != '\n') engine += '\n';
     out.body = metrics_.render(engine);
     return finish(std::move(out));
   }
@@ -160,7 +162,8 @@ http_out api_router::detokenize(const http_in& in) {
 
 std::optional<api_error> api_router::prepare(openai_request& req, api_kind kind, bool chat_messages,
                                              const principal& who, actors::generation_request* out,
-                                             int64_t* estimated_tokens) {
+                                             int64_t* estimated_tokens, admission* admitted,
+                                             std::optional<std::string>* log_prompt_text) {
   const actors::model_info m = service_.model();
   if (!req.model.empty() && req.model != m.id) return model_not_found(req.model);
   const std::string prompt_param = chat_messages ? (kind == api_kind::chat ? "messages" : "input") : "prompt";
@@ -173,10 +176,13 @@ std::optional<api_error> api_router::prepare(openai_request& req, api_kind kind,
       return invalid_request("Cannot render the messages with the chat template: " + err, prompt_param);
     }
     ids = service_.tokenize(*rendered, /*add_special_tokens=*/false);
+    if (hooks_.wants_text()) *log_prompt_text = *rendered;
   } else if (req.prompt_text) {
     ids = service_.tokenize(*req.prompt_text, /*add_special_tokens=*/true);
+    if (hooks_.wants_text()) *log_prompt_text = *req.prompt_text;
   } else {
     ids = std::move(req.prompt_token_ids);
+    if (hooks_.wants_text()) *log_prompt_text = service_.detokenize(ids);
   }
   if (ids.empty()) return invalid_request("The prompt is empty.", prompt_param);
   const int64_t prompt_len = static_cast<int64_t>(ids.size());
@@ -193,9 +199,14 @@ std::optional<api_error> api_router::prepare(openai_request& req, api_kind kind,
   } else {
     max_tokens = max_len > 0 ? std::min<int64_t>(16, max_len - prompt_len) : 16;
   }
-  *estimated_tokens = prompt_len + max_tokens * req.n;
-  admission adm;
-  if (auto refusal = hooks_.admit(who, m.id, *estimated_tokens, &adm)) return from_refusal(*refusal);
+  // Rate limits count prompt + max_tokens. A chat request without max_tokens
+  // may run to the end of the context, but reserving the whole context would
+  // let one such request exhaust a tokens-per-minute budget: reserve at most
+  // kUnboundedEstimate per choice; record() corrects to the real count.
+  constexpr int64_t kUnboundedEstimate = 1024;
+  const int64_t reserved = req.max_tokens ? max_tokens : std::min(max_tokens, kUnboundedEstimate);
+  *estimated_tokens = prompt_len + reserved * req.n;
+  if (auto refusal = hooks_.admit(who, m.id, *estimated_tokens, admitted)) return from_refusal(*refusal);
 
   out->model = m.id;
   out->prompt_token_ids = std::move(ids);
@@ -217,8 +228,11 @@ http_out api_router::generation(const http_in& in, api_kind kind, const principa
   if (auto* e = std::get_if<api_error>(&parsed)) return error_reply(*e);
   openai_request& req = std::get<openai_request>(parsed);
   auto pending = std::make_shared<pending_generation>();
-  if (auto e = prepare(req, kind, kind == api_kind::chat, who, &pending->request, &pending->estimated_tokens))
+  admission admitted;
+  if (auto e = prepare(req, kind, kind == api_kind::chat, who, &pending->request, &pending->estimated_tokens,
+                       &admitted, &pending->prompt_text))
     return error_reply(*e);
+  pending->headers = std::move(admitted.headers);
   pending->request.request_id = new_id(kind == api_kind::chat ? "chatcmpl-" : "cmpl-");
   openai_formatter::options fo;
   fo.kind = kind;
@@ -247,7 +261,9 @@ std::variant<pending_ws_generation, api_error> api_router::prepare_response_crea
   openai_request& req = std::get<openai_request>(parsed);
   pending_ws_generation out;
   // Responses default to "up to the context" like chat.
-  if (auto e = prepare(req, api_kind::chat, /*chat_messages=*/true, who, &out.request, &out.estimated_tokens)) {
+  admission admitted;
+  if (auto e = prepare(req, api_kind::chat, /*chat_messages=*/true, who, &out.request, &out.estimated_tokens,
+                       &admitted, &out.prompt_text)) {
     if (e->param == "messages") e->param = "input";
     return *e;
   }

@@ -36,6 +36,8 @@ struct pending_generation {
   principal who;
   int64_t estimated_tokens = 0;
   std::string endpoint;
+  std::map<std::string, std::string> headers;  // x-ratelimit-* from admission
+  std::optional<std::string> prompt_text;      // for the request log, when it keeps text
 };
 
 struct http_out {
@@ -52,6 +54,7 @@ struct pending_ws_generation {
   actors::generation_request request;
   std::unique_ptr<ws_response_formatter> formatter;
   int64_t estimated_tokens = 0;
+  std::optional<std::string> prompt_text;  // for the request log, when it keeps text
 };
 
 class api_router {
@@ -81,7 +84,8 @@ class api_router {
   // Model check, prompt → token ids, max_tokens and context checks, admission.
   std::optional<api_error> prepare(openai_request& req, api_kind kind, bool chat_messages,
                                    const principal& who, actors::generation_request* out,
-                                   int64_t* estimated_tokens);
+                                   int64_t* estimated_tokens, admission* admitted,
+                                   std::optional<std::string>* log_prompt_text);
 
   actors::generation_service& service_;
   request_hooks& hooks_;

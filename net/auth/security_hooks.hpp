@@ -53,7 +53,8 @@ class security_hooks final : public request_hooks {
   // troupe:auth_failures_total{reason=…} ("missing", "unknown_key", "revoked_key",
   // "jwt_expired", …), troupe:rate_limited_total, troupe:forbidden_total
   // (+ the request log's counters when a log is attached).
-  std::string metrics_text() const;
+  std::string metrics_text() const override;
+  bool wants_text() const override { return options_.log_store_text; }
 
  private:
   struct static_entry {

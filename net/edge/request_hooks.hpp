@@ -69,6 +69,12 @@ class request_hooks {
   // count and write the request log. Never blocks.
   virtual void record(const principal& who, int64_t estimated_tokens,
                       const request_record& record) = 0;
+  // Prometheus text the hooks contribute to /metrics (auth failures, rate
+  // limiting, request log counters); "" when they keep none.
+  virtual std::string metrics_text() const { return {}; }
+  // Whether record() keeps prompt and output text (the edge only collects
+  // them when asked).
+  virtual bool wants_text() const { return false; }
 };
 
 }  // namespace troupe::net

@@ -93,6 +93,8 @@ asio::awaitable<bool> serve_generation(Stream& stream, http_out& out, const std:
   rec.model = gen.request.model;
   rec.endpoint = gen.endpoint;
   rec.client_address = client_address;
+  rec.prompt_text = gen.prompt_text;
+  if (gen.prompt_text) rec.output_text.emplace();
   rec.started_at_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch()).count();
   auto record = [&](int status, const std::string& finish) {
@@ -121,6 +123,7 @@ asio::awaitable<bool> serve_generation(Stream& stream, http_out& out, const std:
     head.set(http::field::content_type, "text/event-stream");
     head.set(http::field::cache_control, "no-cache");
     head.set("x-request-id", request_id);
+    for (const auto& [k, v] : gen.headers) head.set(k, v);
     head.keep_alive(keep_alive);
     head.chunked(true);
     sr.emplace(head);
@@ -167,6 +170,11 @@ asio::awaitable<bool> serve_generation(Stream& stream, http_out& out, const std:
     bool complete = false;
     std::optional<api_error> failure;
     while (!q->events.empty() && !complete) {
+      if (rec.output_text && q->events.front().index == 0) *rec.output_text += q->events.front().text_delta;
+      if (q->events.front().done) {
+        rec.queue_time_ms = q->events.front().queue_time_ms;
+        rec.ttft_ms = q->events.front().ttft_ms;
+      }
       format_step step = gen.formatter->on_event(q->events.front());
       q->events.pop_front();
       bytes += step.bytes;
@@ -183,6 +191,7 @@ asio::awaitable<bool> serve_generation(Stream& stream, http_out& out, const std:
       }
       http_out ok;
       ok.body = std::move(bytes);
+      for (const auto& [k, v] : gen.headers) ok.headers.emplace_back(k, v);
       record(200, gen.formatter->finish_reason());
       bool written = co_await write_reply(stream, ok, request_id, keep_alive, st);
       if (!written) st.router.metrics().client_disconnected();

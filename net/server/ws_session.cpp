@@ -30,12 +30,19 @@ struct lane {
   std::unique_ptr<ws_response_formatter> formatter;
   int64_t estimated_tokens = 0;
   std::chrono::steady_clock::time_point t0;
+  request_record rec;  // filled as the request goes, written when it ends
 };
 
 template <class Stream>
 struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
   ws_conn(Stream s, std::shared_ptr<server_state> state)
-      : ws(std::move(s)), st(std::move(state)), out_signal(ws.get_executor()) {}
+      : ws(std::move(s)), st(std::move(state)), out_signal(ws.get_executor()) {
+    beast::error_code ec;
+    auto peer = beast::get_lowest_layer(ws).socket().remote_endpoint(ec);
+    if (!ec) client_address = peer.address().to_string();
+  }
+
+  std::string client_address;
 
   websocket::stream<Stream> ws;
   std::shared_ptr<server_state> st;
@@ -60,10 +67,7 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
   }
 
   void finish_lane(std::map<std::string, lane>::iterator it, int status, const std::string& reason) {
-    request_record rec;
-    rec.request_id = it->first;
-    rec.principal_id = who.id;
-    rec.endpoint = "ws:/v1/responses";
+    request_record& rec = it->second.rec;
     rec.status = status;
     rec.finish_reason = reason;
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second.t0).count();
@@ -79,6 +83,14 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
     auto it = lanes.find(request_id);
     if (it == lanes.end()) return;  // cancelled lane: late events are dropped
     std::vector<std::string> frames;
+    if (it->second.rec.output_text && ev.index == 0) *it->second.rec.output_text += ev.text_delta;
+    if (ev.done) {
+      request_record& rec = it->second.rec;
+      rec.prompt_tokens = ev.prompt_tokens;
+      rec.completion_tokens = ev.completion_tokens;
+      rec.queue_time_ms = ev.queue_time_ms;
+      rec.ttft_ms = ev.ttft_ms;
+    }
     bool terminal = it->second.formatter->on_event(ev, &frames);
     for (auto& f : frames) send(std::move(f));
     if (out.size() > static_cast<size_t>(st->limits.max_queued_writes)) {
@@ -161,6 +173,15 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
     l.formatter = std::move(gen.formatter);
     l.estimated_tokens = gen.estimated_tokens;
     l.t0 = std::chrono::steady_clock::now();
+    l.rec.request_id = request_id;
+    l.rec.principal_id = who.id;
+    l.rec.model = gen.request.model;
+    l.rec.endpoint = "ws:/v1/responses";
+    l.rec.client_address = client_address;
+    l.rec.prompt_text = gen.prompt_text;
+    if (gen.prompt_text) l.rec.output_text.emplace();
+    l.rec.started_at_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch()).count();
     lanes.emplace(request_id, std::move(l));
   }
 

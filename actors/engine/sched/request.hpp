@@ -55,6 +55,9 @@ struct request_output {
   int32_t num_prompt_tokens = 0;
   int32_t num_cached_prompt_tokens = 0;  // prefix-cache hits
   int32_t num_output_tokens = 0;         // total so far
+  // Milliseconds from add_request to the first step that scheduled the
+  // request; -1 until then.
+  double queue_time_ms = -1;
 };
 
 }  // namespace troupe::engine

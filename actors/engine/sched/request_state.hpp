@@ -1,6 +1,7 @@
 #pragma once
 // The scheduler's view of one request: its tokens, how many of them the KV
 // cache already holds, and the blocks that hold them.
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -41,6 +42,10 @@ struct request_state {
   // many leading blocks of block_ids are registered in the prefix cache.
   std::vector<block_hash> prompt_block_hashes;
   int32_t num_registered_blocks = 0;
+
+  // Queue time: from add_request to the first step that scheduled it.
+  std::chrono::steady_clock::time_point arrived_at;
+  double queue_time_ms = -1;  // -1 until first scheduled
 
   // Static batching: member of the batch being run.
   bool in_static_batch = false;
