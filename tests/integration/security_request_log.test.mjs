@@ -1,0 +1,209 @@
+// The request log through the real `troupe serve`: after chat, completion,
+// streamed, refused (400, 401) and abandoned requests, `troupe logs export`
+// gives one row per request with the principal (key id, never the secret),
+// model, endpoint, status, finish reason, the token counts the client saw in
+// `usage`, timings and the client address. Prompt and output text are kept
+// only with --store-text. A server killed with SIGKILL loses no row of a
+// request that finished more than a flush interval before.
+import fs from 'node:fs';
+import path from 'node:path';
+import { startServer, check, finish, modelId, request, requireClient } from './serve_lib.mjs';
+import { createKey, exportLog, sleep } from './security_lib.mjs';
+
+const FLUSH_MS = 200;
+
+// POST that reads an SSE stream; with abortAfterFirstChunk the socket is
+// destroyed once the first data event arrived. Resolves {status, headers, events}.
+async function streamRequest(url, ca, p, key, body, { abortAfterFirstChunk = false } = {}) {
+  const mod = url.startsWith('https') ? await import('node:https') : await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = mod.request(new URL(p, url), {
+      method: 'POST', agent: false, ca: ca ? fs.readFileSync(ca) : undefined,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    }, (res) => {
+      let buf = '';
+      const events = [];
+      res.on('data', (c) => {
+        buf += c;
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const ev = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const data = ev.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+          if (data && data !== '[DONE]') events.push(JSON.parse(data));
+        }
+        if (abortAfterFirstChunk && events.length > 0) {
+          req.destroy();
+          resolve({ status: res.statusCode, headers: res.headers, events });
+        }
+      });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, events }));
+      res.on('error', () => resolve({ status: res.statusCode, headers: res.headers, events }));
+    });
+    req.on('error', (e) => { if (!abortAfterFirstChunk) reject(e); });
+    req.end(JSON.stringify(body));
+  });
+}
+
+// Polls the log until it holds `want` rows (the writer flushes every FLUSH_MS).
+async function rowsWhenFlushed(dbUrl, want, timeoutMs = 20000) {
+  const end = Date.now() + timeoutMs;
+  let rows = [];
+  while (Date.now() < end) {
+    rows = exportLog(dbUrl);
+    if (rows.length >= want) return rows;
+    await sleep(100);
+  }
+  return rows;
+}
+
+function fileBytes(state) {
+  // The database and its write-ahead log, wherever SQLite keeps the pages.
+  return fs.readdirSync(state).filter((f) => f.startsWith('requests.db'))
+    .map((f) => fs.readFileSync(path.join(state, f)));
+}
+
+// Part 1: one row per request, no text, no secret.
+{
+  const srv = await startServer(['--flush-ms', String(FLUSH_MS), '--batch-rows', '64']);
+  let ok = false;
+  try {
+    const { url, ca, state } = srv;
+    const dbUrl = `sqlite:${path.join(state, 'requests.db')}`;
+    const model = await modelId(url, ca);
+    const maxModelLen = JSON.parse((await request(url, ca, { path: '/v1/models' })).body).data[0].max_model_len;
+    const k = createKey(state, ['--name', 'logged']);
+    const principal = `key:${k.id}`;
+    const expect = [];  // {request_id, endpoint, status, finish_reason, usage, generated}
+
+    const chatPrompt = 'PROMPT-CHAT-' + Math.random().toString(36).slice(2);
+    {
+      const r = await request(url, ca, { method: 'POST', path: '/v1/chat/completions', key: k.key,
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: chatPrompt }], max_tokens: 5 }) });
+      check(r.status === 200, `chat: ${r.status} ${r.body.slice(0, 200)}`);
+      const b = JSON.parse(r.body);
+      expect.push({ name: 'chat', request_id: b.id, endpoint: '/v1/chat/completions', status: 200,
+        finish_reason: b.choices[0].finish_reason, usage: b.usage, generated: true, output: b.choices[0].message.content });
+    }
+    {
+      const r = await request(url, ca, { method: 'POST', path: '/v1/completions', key: k.key,
+        body: JSON.stringify({ model, prompt: 'Once upon a time', max_tokens: 4 }) });
+      check(r.status === 200, `completion: ${r.status} ${r.body.slice(0, 200)}`);
+      const b = JSON.parse(r.body);
+      expect.push({ name: 'completion', request_id: b.id, endpoint: '/v1/completions', status: 200,
+        finish_reason: b.choices[0].finish_reason, usage: b.usage, generated: true });
+    }
+    {
+      const r = await streamRequest(url, ca, '/v1/chat/completions', k.key, { model, stream: true,
+        stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'stream please' }], max_tokens: 6 });
+      check(r.status === 200 && r.events.length > 0, `streamed chat: ${r.status}`);
+      const usage = r.events.find((e) => e.usage)?.usage;
+      check(usage && usage.completion_tokens > 0, 'streamed chat: usage chunk');
+      const fin = r.events.map((e) => e.choices?.[0]?.finish_reason).find((f) => f);
+      expect.push({ name: 'streamed chat', request_id: r.events[0].id, endpoint: '/v1/chat/completions', status: 200,
+        finish_reason: fin, usage, generated: true });
+    }
+    {
+      const r = await request(url, ca, { method: 'POST', path: '/v1/chat/completions', key: k.key,
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'x' }], temperature: 'hot' }) });
+      check(r.status === 400, `bad temperature: ${r.status}`);
+      expect.push({ name: '400', request_id: r.headers['x-request-id'], endpoint: '/v1/chat/completions', status: 400,
+        finish_reason: '', usage: { prompt_tokens: 0, completion_tokens: 0 }, generated: false });
+    }
+    {
+      const r = await request(url, ca, { method: 'POST', path: '/v1/completions', key: 'sk-wrong-key-0123456789',
+        headers: { 'x-request-id': 'e2e-unauthorized-1' }, body: JSON.stringify({ model, prompt: 'x' }) });
+      check(r.status === 401, `bad key: ${r.status}`);
+      check(r.headers['x-request-id'] === 'e2e-unauthorized-1', 'x-request-id echoed');
+      expect.push({ name: '401', request_id: 'e2e-unauthorized-1', endpoint: '/v1/completions', status: 401,
+        finish_reason: '', usage: { prompt_tokens: 0, completion_tokens: 0 }, generated: false, principal: '' });
+    }
+    {
+      const r = await streamRequest(url, ca, '/v1/completions', k.key, { model, stream: true, prompt: 'Keep going',
+        ignore_eos: true, max_tokens: Math.min(maxModelLen - 64, 100000) }, { abortAfterFirstChunk: true });
+      check(r.status === 200 && r.events.length > 0, `abandoned stream started: ${r.status}`);
+      expect.push({ name: 'client abort', request_id: r.events[0]?.id, endpoint: '/v1/completions', status: 499,
+        finish_reason: 'abort', usage: null, generated: true });
+    }
+
+    const rows = await rowsWhenFlushed(dbUrl, expect.length);
+    check(rows.length === expect.length, `${rows.length} rows, want ${expect.length}: ${JSON.stringify(rows.map((r) => [r.endpoint, r.status]))}`);
+    for (const want of expect) {
+      const row = rows.find((r) => r.request_id === want.request_id);
+      check(row !== undefined, `${want.name}: a row with request_id ${want.request_id}`);
+      if (!row) continue;
+      check(row.principal === (want.principal ?? principal), `${want.name}: principal '${row.principal}'`);
+      check(row.model === model, `${want.name}: model '${row.model}'`);
+      check(row.endpoint === want.endpoint, `${want.name}: endpoint '${row.endpoint}'`);
+      check(row.status === want.status, `${want.name}: status ${row.status}, want ${want.status}`);
+      check(row.finish_reason === want.finish_reason, `${want.name}: finish_reason '${row.finish_reason}', want '${want.finish_reason}'`);
+      if (want.usage) {
+        check(row.prompt_tokens === want.usage.prompt_tokens, `${want.name}: prompt_tokens ${row.prompt_tokens}, client saw ${want.usage.prompt_tokens}`);
+        check(row.completion_tokens === want.usage.completion_tokens, `${want.name}: completion_tokens ${row.completion_tokens}, client saw ${want.usage.completion_tokens}`);
+      } else {
+        check(row.prompt_tokens > 0 && row.completion_tokens >= 1, `${want.name}: tokens ${row.prompt_tokens}+${row.completion_tokens}`);
+      }
+      if (want.generated) {
+        check(row.ttft_ms > 0, `${want.name}: ttft_ms ${row.ttft_ms} > 0`);
+        check(row.queue_time_ms >= 0, `${want.name}: queue_time_ms ${row.queue_time_ms} >= 0`);
+        check(row.total_ms >= row.ttft_ms, `${want.name}: total_ms ${row.total_ms} >= ttft_ms`);
+      }
+      check(row.client_address === '127.0.0.1', `${want.name}: client_address '${row.client_address}'`);
+      check(Math.abs(row.started_at_unix_ms - Date.now()) < 300000, `${want.name}: started_at ${row.started_at}`);
+      check(!('prompt_text' in row) && !('output_text' in row), `${want.name}: no text without --store-text`);
+    }
+    const abortRow = rows.find((r) => r.status === 499);
+    check(abortRow && abortRow.completion_tokens < Math.min(maxModelLen - 64, 100000), 'the abandoned request stopped early');
+    for (const bytes of fileBytes(state)) {
+      check(!bytes.includes(k.key), 'the database holds the API key secret');
+      check(!bytes.includes(chatPrompt), 'the database holds prompt text without --store-text');
+    }
+    ok = true;
+  } finally {
+    const code = await srv.stop();
+    check(code === 0, `troupe serve exited ${code} on SIGTERM`);
+    if (!ok) console.error(srv.stderr());
+  }
+}
+
+// Part 2: --store-text keeps the prompt and the output; SIGKILL loses nothing
+// that finished a flush interval before.
+{
+  const srv = await startServer(['--store-text', '--flush-ms', String(FLUSH_MS)]);
+  let ok = false;
+  try {
+    const { url, ca, state, child } = srv;
+    const dbUrl = `sqlite:${path.join(state, 'requests.db')}`;
+    const model = await modelId(url, ca);
+    const prompt = 'Tell me about owls ' + Math.random().toString(36).slice(2);
+    const r = await request(url, ca, { method: 'POST', path: '/v1/completions',
+      body: JSON.stringify({ model, prompt, max_tokens: 5 }) });
+    check(r.status === 200, `completion with text kept: ${r.status}`);
+    const b = JSON.parse(r.body);
+    const N = 5;
+    const ids = [b.id];
+    for (let i = 1; i < N; i++) {
+      const q = await request(url, ca, { method: 'POST', path: '/v1/completions',
+        body: JSON.stringify({ model, prompt: `request ${i}`, max_tokens: 3 }) });
+      check(q.status === 200, `request ${i}: ${q.status}`);
+      ids.push(JSON.parse(q.body).id);
+    }
+    // One flush interval (plus slack for a loaded machine), then SIGKILL:
+    // no shutdown path runs, only what was committed survives.
+    await sleep(FLUSH_MS * 3);
+    child.kill('SIGKILL');
+    await new Promise((res) => (child.exitCode !== null || child.signalCode !== null ? res() : child.once('exit', res)));
+    const rows = exportLog(dbUrl);
+    for (const id of ids) check(rows.some((row) => row.request_id === id), `row ${id} survived SIGKILL`);
+    check(rows.length === N, `${rows.length} rows after SIGKILL, want ${N}`);
+    const row = rows.find((x) => x.request_id === b.id);
+    check(row?.prompt_text === prompt, `prompt_text kept: '${row?.prompt_text}'`);
+    check(row?.output_text === b.choices[0].text, `output_text kept: '${row?.output_text}' vs '${b.choices[0].text}'`);
+    check(row?.principal === 'static:0', `static key principal '${row?.principal}'`);
+    ok = true;
+  } finally {
+    await srv.stop();
+    if (!ok) console.error(srv.stderr());
+  }
+}
+finish();
