@@ -2,6 +2,7 @@
 // logs` commands, parse /metrics, and small request helpers on top of
 // serve_lib.mjs.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { request } from './serve_lib.mjs';
 
@@ -56,5 +57,38 @@ export function complete(url, ca, model, key, extra = {}) {
   return request(url, ca, {
     method: 'POST', path: '/v1/completions', key,
     body: JSON.stringify({ model, prompt: 'Hello', max_tokens: 2, ...extra }),
+  });
+}
+
+// POST that reads an SSE stream; with abortAfterEvents the socket is
+// destroyed once that many data events arrived. Resolves {status, headers, events}.
+export async function streamRequest(url, ca, p, key, body, { abortAfterEvents = 0 } = {}) {
+  const mod = url.startsWith('https') ? await import('node:https') : await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = mod.request(new URL(p, url), {
+      method: 'POST', agent: false, ca: ca ? fs.readFileSync(ca) : undefined,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    }, (res) => {
+      let buf = '';
+      const events = [];
+      res.on('data', (c) => {
+        buf += c;
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const ev = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const data = ev.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+          if (data && data !== '[DONE]') events.push(JSON.parse(data));
+        }
+        if (abortAfterEvents && events.length >= abortAfterEvents) {
+          req.destroy();
+          resolve({ status: res.statusCode, headers: res.headers, events });
+        }
+      });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, events }));
+      res.on('error', () => resolve({ status: res.statusCode, headers: res.headers, events }));
+    });
+    req.on('error', (e) => { if (!abortAfterEvents) reject(e); });
+    req.end(JSON.stringify(body));
   });
 }

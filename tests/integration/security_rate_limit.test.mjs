@@ -5,7 +5,7 @@
 // streamed) carry the x-ratelimit-* headers too. A --tpm key refuses a
 // request whose prompt + max_tokens cannot fit.
 import { startServer, check, finish, modelId, request, isOpenAIError } from './serve_lib.mjs';
-import { createKey, complete, sleep, metrics } from './security_lib.mjs';
+import { createKey, complete, sleep, metrics, streamRequest } from './security_lib.mjs';
 
 const RPM = 12;          // burst of 12, then one request every 5 s
 const TPM_FOR_RPM_KEY = 100000;
@@ -109,6 +109,26 @@ try {
       check(next.headers['x-should-retry'] !== 'false', 'a request that fits later may be retried');
       check(Number(next.headers['retry-after']) >= 1, `TPM Retry-After ${next.headers['retry-after']}`);
     }
+  }
+
+  // A stream the client abandons is charged for the tokens it got, not
+  // refunded its whole reservation (else streaming and hanging up would
+  // dodge the TPM limit).
+  {
+    const ABANDON_TPM = 600;  // refills 10 tokens/s
+    const k = createKey(state, ['--name', 'abandon', '--tpm', String(ABANDON_TPM)]);
+    const t0 = Date.now();
+    const s = await streamRequest(url, ca, '/v1/completions', k.key,
+      { model, prompt: 'Hello', stream: true, ignore_eos: true, max_tokens: 400 }, { abortAfterEvents: 40 });
+    check(s.status === 200 && s.events.length >= 40, `abandoned stream: ${s.status}, ${s.events.length} events`);
+    const seenTokens = s.events.length;  // at least one token per event
+    await sleep(1000);  // the server notices the hang-up and settles the bucket
+    const r = await complete(url, ca, model, k.key, { max_tokens: 1 });
+    check(r.status === 200, `request after the abandoned stream: ${r.status}`);
+    const remaining = Number(r.headers['x-ratelimit-remaining-tokens']);
+    const refill = Math.ceil(((Date.now() - t0) / 1000) * ABANDON_TPM / 60);
+    check(remaining <= ABANDON_TPM - seenTokens + refill,
+      `remaining tokens ${remaining} after an abandoned stream that delivered ${seenTokens} tokens (refill ≤ ${refill})`);
   }
 
   const after = await metrics(url, ca);

@@ -8,42 +8,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startServer, check, finish, modelId, request, requireClient } from './serve_lib.mjs';
-import { createKey, exportLog, sleep } from './security_lib.mjs';
+import { createKey, exportLog, sleep, streamRequest } from './security_lib.mjs';
+
+const WebSocket = requireClient('ws');
 
 const FLUSH_MS = 200;
-
-// POST that reads an SSE stream; with abortAfterFirstChunk the socket is
-// destroyed once the first data event arrived. Resolves {status, headers, events}.
-async function streamRequest(url, ca, p, key, body, { abortAfterFirstChunk = false } = {}) {
-  const mod = url.startsWith('https') ? await import('node:https') : await import('node:http');
-  return new Promise((resolve, reject) => {
-    const req = mod.request(new URL(p, url), {
-      method: 'POST', agent: false, ca: ca ? fs.readFileSync(ca) : undefined,
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    }, (res) => {
-      let buf = '';
-      const events = [];
-      res.on('data', (c) => {
-        buf += c;
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const ev = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const data = ev.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-          if (data && data !== '[DONE]') events.push(JSON.parse(data));
-        }
-        if (abortAfterFirstChunk && events.length > 0) {
-          req.destroy();
-          resolve({ status: res.statusCode, headers: res.headers, events });
-        }
-      });
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, events }));
-      res.on('error', () => resolve({ status: res.statusCode, headers: res.headers, events }));
-    });
-    req.on('error', (e) => { if (!abortAfterFirstChunk) reject(e); });
-    req.end(JSON.stringify(body));
-  });
-}
 
 // Polls the log until it holds `want` rows (the writer flushes every FLUSH_MS).
 async function rowsWhenFlushed(dbUrl, want, timeoutMs = 20000) {
@@ -108,7 +77,7 @@ function fileBytes(state) {
         body: JSON.stringify({ model, messages: [{ role: 'user', content: 'x' }], temperature: 'hot' }) });
       check(r.status === 400, `bad temperature: ${r.status}`);
       expect.push({ name: '400', request_id: r.headers['x-request-id'], endpoint: '/v1/chat/completions', status: 400,
-        finish_reason: '', usage: { prompt_tokens: 0, completion_tokens: 0 }, generated: false });
+        finish_reason: '', usage: { prompt_tokens: 0, completion_tokens: 0 }, generated: false, model: '' });
     }
     {
       const r = await request(url, ca, { method: 'POST', path: '/v1/completions', key: 'sk-wrong-key-0123456789',
@@ -116,13 +85,38 @@ function fileBytes(state) {
       check(r.status === 401, `bad key: ${r.status}`);
       check(r.headers['x-request-id'] === 'e2e-unauthorized-1', 'x-request-id echoed');
       expect.push({ name: '401', request_id: 'e2e-unauthorized-1', endpoint: '/v1/completions', status: 401,
-        finish_reason: '', usage: { prompt_tokens: 0, completion_tokens: 0 }, generated: false, principal: '' });
+        finish_reason: '', usage: { prompt_tokens: 0, completion_tokens: 0 }, generated: false, principal: '', model: '' });
     }
     {
       const r = await streamRequest(url, ca, '/v1/completions', k.key, { model, stream: true, prompt: 'Keep going',
-        ignore_eos: true, max_tokens: Math.min(maxModelLen - 64, 100000) }, { abortAfterFirstChunk: true });
+        ignore_eos: true, max_tokens: Math.min(maxModelLen - 64, 100000) }, { abortAfterEvents: 1 });
       check(r.status === 200 && r.events.length > 0, `abandoned stream started: ${r.status}`);
       expect.push({ name: 'client abort', request_id: r.events[0]?.id, endpoint: '/v1/completions', status: 499,
+        finish_reason: 'abort', usage: null, generated: true });
+    }
+    {
+      // The same over the Responses WebSocket: the socket is cut mid-stream.
+      const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/responses`, {
+        headers: { authorization: `Bearer ${k.key}` }, ca: ca ? fs.readFileSync(ca) : undefined,
+      });
+      const events = [];
+      const gotDelta = new Promise((resolve) => {
+        const timer = setTimeout(resolve, 30000);
+        ws.on('message', (m) => {
+          events.push(JSON.parse(String(m)));
+          if (events.at(-1).type === 'response.output_text.delta') { clearTimeout(timer); resolve(); }
+        });
+        ws.on('close', () => { clearTimeout(timer); resolve(); });
+        ws.on('error', () => {});
+      });
+      await new Promise((resolve) => { ws.on('open', resolve); ws.on('error', resolve); });
+      ws.send(JSON.stringify({ type: 'response.create', stream_id: 'w', model, input: 'Keep going',
+        ignore_eos: true, max_output_tokens: Math.min(maxModelLen - 64, 100000) }));
+      await gotDelta;
+      ws.terminate();
+      const created = events.find((e) => e.type === 'response.created');
+      check(created && events.some((e) => e.type === 'response.output_text.delta'), `WebSocket stream started: ${JSON.stringify(events[0])}`);
+      expect.push({ name: 'WebSocket abort', request_id: created?.response?.id, endpoint: 'ws:/v1/responses', status: 499,
         finish_reason: 'abort', usage: null, generated: true });
     }
 
@@ -133,7 +127,8 @@ function fileBytes(state) {
       check(row !== undefined, `${want.name}: a row with request_id ${want.request_id}`);
       if (!row) continue;
       check(row.principal === (want.principal ?? principal), `${want.name}: principal '${row.principal}'`);
-      check(row.model === model, `${want.name}: model '${row.model}'`);
+      // A request refused before its body was read (401) or understood (400) names no model.
+      check(row.model === (want.model ?? model), `${want.name}: model '${row.model}'`);
       check(row.endpoint === want.endpoint, `${want.name}: endpoint '${row.endpoint}'`);
       check(row.status === want.status, `${want.name}: status ${row.status}, want ${want.status}`);
       check(row.finish_reason === want.finish_reason, `${want.name}: finish_reason '${row.finish_reason}', want '${want.finish_reason}'`);
@@ -152,8 +147,9 @@ function fileBytes(state) {
       check(Math.abs(row.started_at_unix_ms - Date.now()) < 300000, `${want.name}: started_at ${row.started_at}`);
       check(!('prompt_text' in row) && !('output_text' in row), `${want.name}: no text without --store-text`);
     }
-    const abortRow = rows.find((r) => r.status === 499);
-    check(abortRow && abortRow.completion_tokens < Math.min(maxModelLen - 64, 100000), 'the abandoned request stopped early');
+    for (const abortRow of rows.filter((r) => r.status === 499)) {
+      check(abortRow.completion_tokens < Math.min(maxModelLen - 64, 100000), `the abandoned ${abortRow.endpoint} request stopped early`);
+    }
     for (const bytes of fileBytes(state)) {
       check(!bytes.includes(k.key), 'the database holds the API key secret');
       check(!bytes.includes(chatPrompt), 'the database holds prompt text without --store-text');

@@ -97,7 +97,7 @@ for (const [id, pt, ct] of seen) {
   if (!r) continue;
   const refused = id === 'pg-unauthorized';
   want(r.principal === (refused ? '' : principal), `${id}: principal ${r.principal}`);
-  want(r.model === model, `${id}: model ${r.model}`);
+  want(r.model === (refused ? "" : model), `${id}: model ${r.model}`);
   want(r.status === (refused ? 401 : 200), `${id}: status ${r.status}`);
   want(r.prompt_tokens === +pt && r.completion_tokens === +ct, `${id}: tokens ${r.prompt_tokens}+${r.completion_tokens}, curl saw ${pt}+${ct}`);
   if (!refused) want(r.ttft_ms > 0 && r.queue_time_ms >= 0, `${id}: timings ${r.ttft_ms} ${r.queue_time_ms}`);
