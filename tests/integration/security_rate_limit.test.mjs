@@ -3,7 +3,9 @@
 // Retry-After and OpenAI's x-ratelimit-* headers; a client that sleeps
 // Retry-After succeeds on the retry. Successful responses (plain and
 // streamed) carry the x-ratelimit-* headers too. A --tpm key refuses a
-// request whose prompt + max_tokens cannot fit.
+// request whose prompt + max_tokens cannot fit, and charges a stream the
+// client abandons for what it got. Server-wide defaults apply to principals
+// without their own limits.
 import { startServer, check, finish, modelId, request, isOpenAIError } from './serve_lib.mjs';
 import { createKey, complete, sleep, metrics, streamRequest } from './security_lib.mjs';
 
@@ -75,7 +77,7 @@ try {
 
   // A streamed response carries the headers as well (sent before the first event).
   {
-    await sleep(Math.ceil(60 / RPM) * 1000);
+    await sleep(Math.ceil(60 / RPM) * 1000 + 500);  // one request refilled, with slack
     const r = await request(url, ca, {
       method: 'POST', path: '/v1/chat/completions', key: rpmKey.key,
       body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, stream: true }),
@@ -139,5 +141,36 @@ try {
   const exitCode = await srv.stop();
   check(exitCode === 0, `troupe serve exited ${exitCode} on SIGTERM`);
   if (!ok) console.error(srv.stderr());
+}
+// Server-wide defaults (--requests-per-minute / --tokens-per-minute) apply to
+// principals without their own limit (here the static --api-key); a key's
+// own --rpm overrides them.
+{
+  const srv2 = await startServer(['--requests-per-minute', '2', '--tokens-per-minute', '5000']);
+  let ok2 = false;
+  try {
+    const { url, ca, state } = srv2;
+    const model = await modelId(url, ca);
+    // modelId used no bucket: only generations are rate limited.
+    for (let i = 0; i < 2; i++) {
+      const r = await complete(url, ca, model, undefined, { max_tokens: 1 });
+      check(r.status === 200, `default limit, request ${i}: ${r.status}`);
+      check(r.headers['x-ratelimit-limit-requests'] === '2' && r.headers['x-ratelimit-limit-tokens'] === '5000',
+        `default limits in the headers: ${r.headers['x-ratelimit-limit-requests']} / ${r.headers['x-ratelimit-limit-tokens']}`);
+    }
+    const third = await complete(url, ca, model, undefined, { max_tokens: 1 });
+    check(third.status === 429, `third request within the minute at --requests-per-minute 2: ${third.status}`);
+    check(Number(third.headers['retry-after']) >= 1 && Number(third.headers['retry-after']) <= 30,
+      `Retry-After ${third.headers['retry-after']} (one request per 30 s)`);
+    const own = createKey(state, ['--name', 'own', '--rpm', '5']);
+    const r = await complete(url, ca, model, own.key, { max_tokens: 1 });
+    check(r.status === 200 && r.headers['x-ratelimit-limit-requests'] === '5',
+      `a key's own --rpm overrides the default: ${r.status} ${r.headers['x-ratelimit-limit-requests']}`);
+    ok2 = true;
+  } finally {
+    const exitCode = await srv2.stop();
+    check(exitCode === 0, `second troupe serve exited ${exitCode} on SIGTERM`);
+    if (!ok2) console.error(srv2.stderr());
+  }
 }
 finish();

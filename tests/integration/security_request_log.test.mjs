@@ -186,7 +186,7 @@ function fileBytes(state) {
     }
     // One flush interval (plus slack for a loaded machine), then SIGKILL:
     // no shutdown path runs, only what was committed survives.
-    await sleep(FLUSH_MS * 3);
+    await sleep(FLUSH_MS * 5);
     child.kill('SIGKILL');
     await new Promise((res) => (child.exitCode !== null || child.signalCode !== null ? res() : child.once('exit', res)));
     const rows = exportLog(dbUrl);
