@@ -3,7 +3,8 @@
 // for another model, and forged or invalid JWTs (signed here with jose and
 // Node's crypto, independent of the server's OpenSSL code). Each gets 401/403
 // with an OpenAI error body that never echoes the token; a good key and a
-// good JWT keep working after each; /metrics counts the failures by reason;
+// good JWT keep working after each; a JWT's troupe_models / troupe_rpm /
+// troupe_tpm claims take effect; /metrics counts the failures by reason;
 // the WebSocket upgrade refuses a bad key too.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -145,6 +146,17 @@ try {
     await expectRefused('oversized JWT (> 8 KiB)', `Bearer ${t}`, 401, t, 'too_large');
   }
 
+  // A JWT's own claims: troupe_models limits the models (403), troupe_rpm /
+  // troupe_tpm set the subject's limits (seen in the x-ratelimit-* headers).
+  {
+    const t = await signed({ sub: 'user-limited', troupe_models: ['other-model'] });
+    await expectRefused('JWT whose troupe_models excludes the model', `Bearer ${t}`, 403, t, null);
+    const lim = await signed({ sub: 'user-rpm', troupe_rpm: 7, troupe_tpm: 7000 });
+    const r = await complete(url, ca, model, lim);
+    check(r.status === 200 && r.headers['x-ratelimit-limit-requests'] === '7' && r.headers['x-ratelimit-limit-tokens'] === '7000',
+      `JWT troupe_rpm/troupe_tpm claims: ${r.status} ${r.headers['x-ratelimit-limit-requests']} ${r.headers['x-ratelimit-limit-tokens']}`);
+  }
+
   // The failure counters moved by exactly what we caused.
   const after = await metrics(url, ca);
   for (const [reason, n] of expected) {
@@ -153,7 +165,7 @@ try {
     check(delta === n, `${k} rose by ${delta}, want ${n}`);
   }
   const forbidden = (after.get('troupe:forbidden_total') || 0) - (before.get('troupe:forbidden_total') || 0);
-  check(forbidden === 1, `troupe:forbidden_total rose by ${forbidden}, want 1`);
+  check(forbidden === 2, `troupe:forbidden_total rose by ${forbidden}, want 2`);
 
   // The WebSocket path refuses a bad key: an error event, then close 1008.
   for (const [name, key] of [['bad key', 'sk-not-a-key'], ['expired JWT', await signed({ iat: now() - 7200, exp: now() - 3600 })]]) {
