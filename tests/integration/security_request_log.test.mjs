@@ -165,7 +165,7 @@ function fileBytes(state) {
 // Part 2: --store-text keeps the prompt and the output; SIGKILL loses nothing
 // that finished a flush interval before.
 {
-  const srv = await startServer(['--store-text', '--flush-ms', String(FLUSH_MS)]);
+  const srv = await startServer(['--store-text', 'true', '--flush-ms', String(FLUSH_MS)]);
   let ok = false;
   try {
     const { url, ca, state, child } = srv;
