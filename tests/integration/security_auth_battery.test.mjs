@@ -5,7 +5,8 @@
 // with an OpenAI error body that never echoes the token; a good key and a
 // good JWT keep working after each; a JWT's troupe_models / troupe_rpm /
 // troupe_tpm claims take effect; /metrics counts the failures by reason;
-// the WebSocket upgrade refuses a bad key too.
+// the WebSocket upgrade refuses a bad key too; a rotated JWKS file takes
+// effect without a restart.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,6 +22,7 @@ const ISS = 'https://issuer.test';
 const AUD = 'troupe-e2e';
 const KID = 'k1';
 const CACHE_TTL_MS = 300;
+const JWKS_RELOAD_MS = 250;
 
 // The identity provider's side: an RS256 key pair, its public half as a JWKS
 // file for the server, and as SPKI PEM for the key-confusion attack.
@@ -42,7 +44,8 @@ const b64u = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const validClaims = () => ({ iss: ISS, aud: AUD, sub: 'attacker', iat: now(), exp: now() + 600 });
 
 const srv = await startServer(['--key-cache-ttl-ms', String(CACHE_TTL_MS), '--jwt-enabled',
-  '--jwt-issuer', ISS, '--jwt-audience', AUD, '--jwt-jwks-file', jwksPath]);
+  '--jwt-issuer', ISS, '--jwt-audience', AUD, '--jwt-jwks-file', jwksPath,
+  '--jwt-jwks-reload-ms', String(JWKS_RELOAD_MS)]);
 let code = 1;
 try {
   const { url, ca, state } = srv;
@@ -201,6 +204,29 @@ try {
     ws.close();
   }
   await stillServing('the WebSocket refusals');
+
+  // Key rotation: the server re-reads the JWKS file; a token from a new key
+  // works once it is published, and one from a withdrawn key stops working.
+  {
+    const next = await jose.generateKeyPair('RS256', { extractable: true });
+    const jwk2 = { ...(await jose.exportJWK(next.publicKey)), kid: 'k2', alg: 'RS256', use: 'sig' };
+    const publish = (keys) => {
+      fs.writeFileSync(`${jwksPath}.tmp`, JSON.stringify({ keys }));
+      fs.renameSync(`${jwksPath}.tmp`, jwksPath);  // never a half-written file
+    };
+    const tokenK2 = await new jose.SignJWT({ iss: ISS, aud: AUD, sub: 'user-2' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k2' }).setIssuedAt().setExpirationTime('10m').sign(next.privateKey);
+    const before2 = await complete(url, ca, model, tokenK2);
+    check(before2.status === 401, `a token from an unpublished key: ${before2.status}`);
+    publish([jwk, jwk2]);
+    await sleep(JWKS_RELOAD_MS * 4);
+    const after2 = await complete(url, ca, model, tokenK2);
+    check(after2.status === 200, `a token from a newly published key: ${after2.status} ${after2.body.slice(0, 200)}`);
+    publish([jwk2]);
+    await sleep(JWKS_RELOAD_MS * 4);
+    const old = await complete(url, ca, model, goodJwt);
+    check(old.status === 401, `a token from a withdrawn key: ${old.status}`);
+  }
   code = 0;
 } finally {
   const exitCode = await srv.stop();
