@@ -1,8 +1,11 @@
 // Authentication is on unless switched off explicitly: --no-auth serves
 // anonymous requests but says so loudly on stderr; a server with auth on and
-// no keys at all still starts, and refuses every generation with 401.
+// no keys at all still starts, and refuses every generation with 401; a
+// JWT-only server takes its HS256 secret from the environment.
+import crypto from 'node:crypto';
 import path from 'node:path';
-import { startServer, check, finish, modelId, request, isOpenAIError } from './serve_lib.mjs';
+import { pathToFileURL } from 'node:url';
+import { startServer, check, finish, modelId, request, isOpenAIError, requireClient } from './serve_lib.mjs';
 import { complete, exportLog, sleep, createKey } from './security_lib.mjs';
 
 // --no-auth: anonymous requests are served, with a warning.
@@ -59,6 +62,43 @@ import { complete, exportLog, sleep, createKey } from './security_lib.mjs';
   } finally {
     const code = await srv.stop();
     check(code === 0, `auth-on server exited ${code} on SIGTERM`);
+  }
+}
+// JWT only, HS256 with a secret from the environment (never on the command
+// line): a token signed with it is served, one signed with another secret is
+// not; a server whose secret variable is unset refuses to start.
+{
+  const jose = await import(pathToFileURL(requireClient.resolve('jose')).href);
+  // Environment variables are text: a base64 secret, used as its bytes.
+  const secret = Buffer.from(crypto.randomBytes(32).toString('base64'));
+  const sign = (key, sub) => new jose.SignJWT({ sub }).setProtectedHeader({ alg: 'HS256' })
+    .setIssuer('iss-hs').setAudience('aud-hs').setIssuedAt().setExpirationTime('5m').sign(key);
+  const jwtArgs = ['--jwt-enabled', 'true', '--jwt-issuer', 'iss-hs', '--jwt-audience', 'aud-hs',
+    '--jwt-secret-env', 'TROUPE_E2E_HS_SECRET'];
+
+  delete process.env.TROUPE_E2E_HS_SECRET;
+  const refused = await startServer(jwtArgs, { apiKey: null }).then(
+    (s) => s.stop().then(() => 'started'), (e) => String(e));
+  check(/TROUPE_E2E_HS_SECRET.*not set/.test(refused), `unset secret variable stops the start: ${refused.slice(0, 200)}`);
+
+  process.env.TROUPE_E2E_HS_SECRET = secret.toString();
+  const srv = await startServer(jwtArgs, { apiKey: null });
+  delete process.env.TROUPE_E2E_HS_SECRET;
+  try {
+    const { url, ca } = srv;
+    const good = await sign(secret, 'hs-user');
+    const models = await request(url, ca, { path: '/v1/models', key: good });
+    check(models.status === 200, `HS256 token: ${models.status} ${models.body.slice(0, 200)}`);
+    if (models.status === 200) {
+      const r = await complete(url, ca, JSON.parse(models.body).data[0].id, good);
+      check(r.status === 200, `completion with an HS256 token: ${r.status}`);
+    }
+    const forged = await sign(Buffer.from(crypto.randomBytes(32).toString('base64')), 'hs-user');
+    const bad = await request(url, ca, { path: '/v1/models', key: forged });
+    check(bad.status === 401, `HS256 token signed with another secret: ${bad.status}`);
+  } finally {
+    const code = await srv.stop();
+    check(code === 0, `JWT-only server exited ${code} on SIGTERM`);
   }
 }
 finish();

@@ -49,18 +49,29 @@ export async function startServer(extraArgs = [], opts = {}) {
   const url = await new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`no listening line within 120 s; stderr: ${stderr}`)), 120000);
+    const exitedEarly = (code) => {
+      clearTimeout(timer);
+      fs.rmSync(state, { recursive: true, force: true });
+      reject(new Error(`serve exited ${code}: ${stderr}`));
+    };
+    child.on('exit', exitedEarly);
     child.stdout.on('data', (d) => {
       out += d;
       const m = out.match(/troupe: listening on (https?:\/\/[^\s]+)/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
+      if (m) { clearTimeout(timer); child.removeListener('exit', exitedEarly); resolve(m[1]); }
     });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`serve exited ${code}: ${stderr}`)); });
   });
   const ca = path.join(state, 'tls', 'cert.pem');
+  // Stops the server (SIGTERM) and removes its state directory; resolves the
+  // exit code (or the signal that ended it).
+  const removeState = () => fs.rmSync(state, { recursive: true, force: true });
   const stop = () => new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode ?? child.signalCode);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      removeState();
+      return resolve(child.exitCode ?? child.signalCode);
+    }
     child.removeAllListeners('exit');
-    child.on('exit', (code, signal) => resolve(code ?? signal));
+    child.on('exit', (code, signal) => { removeState(); resolve(code ?? signal); });
     child.kill('SIGTERM');
   });
   return { url, ca: fs.existsSync(ca) ? ca : '', stop, child, state, stderr: () => stderr };
