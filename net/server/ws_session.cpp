@@ -136,6 +136,21 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
     lanes.clear();
   }
 
+  // A refused connection or response.create still gets its request log row
+  // (as refused HTTP generations do); the principal is empty when the
+  // credential was refused.
+  void record_refusal(const std::string& request_id, int status) {
+    request_record rec;
+    rec.request_id = request_id;
+    rec.principal_id = who.id;
+    rec.endpoint = "ws:/v1/responses";
+    rec.status = status;
+    rec.client_address = client_address;
+    rec.started_at_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+    st->router.hooks().record(who, /*estimated_tokens=*/0, rec);
+  }
+
   void error_event(const api_error& e, const std::string& stream_id) {
     st->router.metrics().request_finished("ws:/v1/responses", e.status, 0.0);
     send(ws_error_event(e, stream_id));
@@ -176,7 +191,10 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
                                          std::string("stream_id"),
                                          std::string("websocket_stream_limit_reached")), stream_id);
     auto prepared = st->router.prepare_response_create(text, who);
-    if (auto* e = std::get_if<api_error>(&prepared)) return error_event(*e, stream_id);
+    if (auto* e = std::get_if<api_error>(&prepared)) {
+      record_refusal(api_router::new_id("resp_"), e->status);
+      return error_event(*e, stream_id);
+    }
     pending_ws_generation& gen = std::get<pending_ws_generation>(prepared);
     const std::string request_id = gen.request.request_id;
     auto self = this->shared_from_this();
@@ -190,7 +208,11 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
     std::string err;
     gen.request.principal = who.id;
     actors::service_error se = st->router.service().start(gen.request, std::move(sink), &err);
-    if (se != actors::service_error::none) return error_event(from_service_error(se, err), stream_id);
+    if (se != actors::service_error::none) {
+      api_error e = from_service_error(se, err);
+      record_refusal(request_id, e.status);
+      return error_event(e, stream_id);
+    }
     send(gen.formatter->created_event());
     lane l;
     l.stream_id = stream_id;
@@ -280,6 +302,7 @@ asio::awaitable<void> ws_loop(Stream stream, http_request req, std::string reque
     conn->ws.text(true);
     co_await conn->ws.async_write(asio::buffer(ws_error_event(*auth_error, "")), nothrow);
     st->router.metrics().request_finished("ws:/v1/responses", auth_error->status, 0.0);
+    conn->record_refusal(request_id, auth_error->status);
     co_await conn->ws.async_close(websocket::close_reason(websocket::close_code::policy_error,
                                                           "invalid api key"), nothrow);
     co_return;

@@ -1,5 +1,6 @@
 // The request log through the real `troupe serve`: after chat, completion,
-// streamed, refused (400, 401) and abandoned requests, `troupe logs export`
+// streamed, refused (400, 401) and abandoned requests, over HTTP and the
+// Responses WebSocket, `troupe logs export`
 // gives one row per request with the principal (key id, never the secret),
 // model, endpoint, status, finish reason, the token counts the client saw in
 // `usage`, timings and the client address. Prompt and output text are kept
@@ -119,11 +120,34 @@ function fileBytes(state) {
       expect.push({ name: 'WebSocket abort', request_id: created?.response?.id, endpoint: 'ws:/v1/responses', status: 499,
         finish_reason: 'abort', usage: null, generated: true });
     }
+    {
+      // Refusals on the WebSocket: a bad key at the upgrade, a bad response.create.
+      const bad = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/responses`, {
+        headers: { authorization: 'Bearer sk-wrong-key-0123456789', 'x-request-id': 'e2e-ws-unauthorized' },
+        ca: ca ? fs.readFileSync(ca) : undefined,
+      });
+      await new Promise((resolve) => { bad.on('close', resolve); bad.on('error', () => {}); });
+      expect.push({ name: 'WebSocket 401', request_id: 'e2e-ws-unauthorized', endpoint: 'ws:/v1/responses', status: 401,
+        finish_reason: '', usage: { prompt_tokens: 0, completion_tokens: 0 }, generated: false, principal: '', model: '' });
+      const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/responses`, {
+        headers: { authorization: `Bearer ${k.key}` }, ca: ca ? fs.readFileSync(ca) : undefined,
+      });
+      await new Promise((resolve) => { ws.on('open', resolve); ws.on('error', resolve); });
+      const reply = new Promise((resolve) => { ws.once('message', (m) => resolve(JSON.parse(String(m)))); setTimeout(resolve, 30000); });
+      ws.send(JSON.stringify({ type: 'response.create', stream_id: 'x', model, input: 'x', temperature: 'hot' }));
+      const ev = await reply;
+      check(ev?.type === 'error' && ev?.status === 400, `bad response.create: ${JSON.stringify(ev)}`);
+      ws.close();
+      expect.push({ name: 'WebSocket 400', request_id: null, endpoint: 'ws:/v1/responses', status: 400,
+        finish_reason: '', usage: { prompt_tokens: 0, completion_tokens: 0 }, generated: false, model: '' });
+    }
 
     const rows = await rowsWhenFlushed(dbUrl, expect.length);
     check(rows.length === expect.length, `${rows.length} rows, want ${expect.length}: ${JSON.stringify(rows.map((r) => [r.endpoint, r.status]))}`);
     for (const want of expect) {
-      const row = rows.find((r) => r.request_id === want.request_id);
+      const row = want.request_id === null
+        ? rows.find((r) => r.endpoint === want.endpoint && r.status === want.status)
+        : rows.find((r) => r.request_id === want.request_id);
       check(row !== undefined, `${want.name}: a row with request_id ${want.request_id}`);
       if (!row) continue;
       check(row.principal === (want.principal ?? principal), `${want.name}: principal '${row.principal}'`);
