@@ -72,7 +72,11 @@ bool build_config(int argc, char** argv, config::troupe_config* cfg, std::string
     else key = config::key_for_flag(name);
     if (key.empty()) return *error = "unknown flag '--" + name + "'", false;
     if (config::is_boolean_key(key) && !has_value) {
-      value = "true";
+      // `--store-text` alone means true; `--store-text false` (the form every
+      // other flag takes) is accepted too rather than failing on 'false'.
+      const bool next_is_bool = i + 1 < argc && (std::strcmp(argv[i + 1], "true") == 0 ||
+                                                 std::strcmp(argv[i + 1], "false") == 0);
+      value = next_is_bool ? argv[++i] : "true";
     } else if (!has_value) {
       if (i + 1 >= argc) return *error = "--" + name + " needs a value", false;
       value = argv[++i];

@@ -1,5 +1,7 @@
 #include "net/errors.hpp"
 
+#include <strings.h>
+
 #include <nlohmann/json.hpp>
 
 namespace troupe::net {
@@ -37,7 +39,10 @@ std::vector<std::pair<std::string, std::string>> error_headers(const api_error& 
   std::vector<std::pair<std::string, std::string>> h = e.headers;
   if (e.status == 400 || e.status == 401) h.emplace_back("x-should-retry", "false");
   bool has_retry_after = false;
-  for (auto& [k, v] : h) has_retry_after = has_retry_after || k == "Retry-After";
+  // Header names are case-insensitive, and the security hooks write them in
+  // lower case: a case-sensitive test here added a second "Retry-After: 1"
+  // that replaced the real wait when the response was built.
+  for (auto& [k, v] : h) has_retry_after = has_retry_after || strcasecmp(k.c_str(), "retry-after") == 0;
   if ((e.status == 429 || e.status == 503) && !has_retry_after) h.emplace_back("Retry-After", "1");
   return h;
 }

@@ -91,9 +91,15 @@ http_out api_router::handle(const http_in& in) {
     return out;
   };
   if (in.method != r->method) return finish(error_reply(method_not_allowed(in.method, path, r->method)));
+  const bool generates = path == "/v1/chat/completions" || path == "/v1/completions";
+  const auto t0 = std::chrono::steady_clock::now();
   principal who;
   if (r->auth) {
-    if (auto e = authenticate(in.authorization, &who)) return finish(error_reply(*e));
+    if (auto e = authenticate(in.authorization, &who)) {
+      http_out out = error_reply(*e);
+      if (generates) log_refusal(in, who, endpoint, "", out.status, t0);
+      return finish(std::move(out));
+    }
   }
   if (path == "/health") return json_reply(200, json{{"status", "ok"}}, endpoint);
   if (path == "/ready") {
@@ -117,8 +123,34 @@ http_out api_router::handle(const http_in& in) {
   if (endpoint == "/v1/models") return finish(models(path));
   if (path == "/tokenize") return finish(tokenize(in));
   if (path == "/detokenize") return finish(detokenize(in));
-  if (!service_.ready()) return finish(error_reply(not_ready()));
-  return finish(generation(in, path == "/v1/chat/completions" ? api_kind::chat : api_kind::completion, who));
+  std::string requested_model;
+  http_out out = service_.ready()
+                     ? generation(in, path == "/v1/chat/completions" ? api_kind::chat : api_kind::completion,
+                                  who, &requested_model)
+                     : error_reply(not_ready());
+  if (!out.generation) log_refusal(in, who, endpoint, requested_model, out.status, t0);
+  return finish(std::move(out));
+}
+
+// A generation request refused before the engine (401, 400, 403, 429, 503)
+// still gets its row in the request log: who tried what, from where. The
+// principal is empty when authentication failed.
+void api_router::log_refusal(const http_in& in, const principal& who, const std::string& endpoint,
+                             const std::string& model, int status,
+                             std::chrono::steady_clock::time_point t0) {
+  request_record rec;
+  rec.request_id = in.request_id;
+  rec.principal_id = who.id;
+  rec.model = model;
+  rec.endpoint = endpoint;
+  rec.status = status;
+  rec.client_address = in.client_address;
+  rec.total_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  rec.started_at_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count() -
+                           static_cast<int64_t>(rec.total_ms);
+  hooks_.record(who, /*estimated_tokens=*/0, rec);
 }
 
 http_out api_router::models(const std::string& path) {
@@ -227,11 +259,14 @@ std::optional<api_error> api_router::prepare(openai_request& req, api_kind kind,
   return std::nullopt;
 }
 
-http_out api_router::generation(const http_in& in, api_kind kind, const principal& who) {
+http_out api_router::generation(const http_in& in, api_kind kind, const principal& who,
+                               std::string* requested_model) {
   parse_result parsed = kind == api_kind::chat ? parse_chat_request(in.body)
                                                : parse_completion_request(in.body);
   if (auto* e = std::get_if<api_error>(&parsed)) return error_reply(*e);
   openai_request& req = std::get<openai_request>(parsed);
+  // Client-chosen text: bounded before it reaches the log.
+  *requested_model = req.model.empty() ? service_.model().id : req.model.substr(0, 256);
   auto pending = std::make_shared<pending_generation>();
   admission admitted;
   if (auto e = prepare(req, kind, kind == api_kind::chat, who, &pending->request, &pending->estimated_tokens,

@@ -3,6 +3,7 @@
 // authentication, validation, prompt rendering and tokenization, admission.
 // No sockets here: the session feeds requests in and, for generations, starts
 // the prepared request and streams the formatter's output.
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -77,7 +78,10 @@ class api_router {
   edge_metrics& metrics() { return metrics_; }
 
  private:
-  http_out generation(const http_in& in, api_kind kind, const principal& who);
+  http_out generation(const http_in& in, api_kind kind, const principal& who,
+                      std::string* requested_model);
+  void log_refusal(const http_in& in, const principal& who, const std::string& endpoint,
+                   const std::string& model, int status, std::chrono::steady_clock::time_point t0);
   http_out tokenize(const http_in& in);
   http_out detokenize(const http_in& in);
   http_out models(const std::string& path);

@@ -329,8 +329,13 @@ std::optional<hook_refusal> security_hooks::admit(const principal& who, const st
 
 void security_hooks::record(const principal& who, int64_t estimated_tokens,
                             const request_record& rec) {
-  limiter_.finish(who.id, limits_for(who), estimated_tokens,
-                  rec.prompt_tokens + rec.completion_tokens);
+  // A request refused before admission (401, 400, 429…) took nothing from
+  // the buckets and has nothing to give back; an unauthenticated one has no
+  // bucket at all.
+  const int64_t actual_tokens = rec.prompt_tokens + rec.completion_tokens;
+  if (estimated_tokens != 0 || actual_tokens != 0) {
+    limiter_.finish(who.id, limits_for(who), estimated_tokens, actual_tokens);
+  }
   if (!log_) return;
   actors::request_log_row row;
   row.request_id = rec.request_id;

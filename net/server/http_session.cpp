@@ -5,6 +5,7 @@
 // produces is dropped (and its request cancelled) instead of buffering.
 #include <poll.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <deque>
@@ -97,11 +98,21 @@ asio::awaitable<bool> serve_generation(Stream& stream, http_out& out, const std:
   if (gen.prompt_text) rec.output_text.emplace();
   rec.started_at_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch()).count();
+  // The engine's token counts come with its last event. A request that ends
+  // before it (the client left) is counted from what reached the edge, so the
+  // log and the tokens-per-minute bucket see the work done, not nothing (an
+  // abandoned stream was refunded its whole reservation).
+  bool engine_counted = false;
+  int64_t num_edge_tokens = 0;
   auto record = [&](int status, const std::string& finish) {
     rec.status = status;
     rec.finish_reason = finish;
     rec.prompt_tokens = gen.formatter->prompt_tokens();
     rec.completion_tokens = gen.formatter->completion_tokens();
+    if (!engine_counted && num_edge_tokens > 0) {
+      rec.prompt_tokens = static_cast<int64_t>(gen.request.prompt_token_ids.size());
+      rec.completion_tokens = num_edge_tokens;
+    }
     rec.total_ms = seconds_since(t0) * 1000.0;
     st.router.hooks().record(gen.who, gen.estimated_tokens, rec);
     if (status == 200) st.router.metrics().generation_finished(finish, seconds_since(t0));
@@ -171,9 +182,15 @@ asio::awaitable<bool> serve_generation(Stream& stream, http_out& out, const std:
     std::optional<api_error> failure;
     while (!q->events.empty() && !complete) {
       if (rec.output_text && q->events.front().index == 0) *rec.output_text += q->events.front().text_delta;
+      num_edge_tokens += static_cast<int64_t>(q->events.front().token_ids.size());
       if (q->events.front().done) {
+        engine_counted = true;
         rec.queue_time_ms = q->events.front().queue_time_ms;
         rec.ttft_ms = q->events.front().ttft_ms;
+      } else if (rec.ttft_ms == 0 && !q->events.front().token_ids.empty()) {
+        // The engine reports its timings only with the last event; a request
+        // the client abandons midway keeps the edge's own time to first token.
+        rec.ttft_ms = std::max(seconds_since(t0) * 1000.0, 0.001);
       }
       format_step step = gen.formatter->on_event(q->events.front());
       q->events.pop_front();

@@ -3,6 +3,7 @@
 // (response.create, response.cancel); engine events arrive on the same strand
 // and are turned into JSON text frames queued for a writer coroutine, so reads
 // and writes overlap but each side has one operation in flight.
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -29,6 +30,7 @@ struct lane {
   std::string stream_id;
   std::unique_ptr<ws_response_formatter> formatter;
   int64_t estimated_tokens = 0;
+  int64_t num_prompt_tokens = 0;
   std::chrono::steady_clock::time_point t0;
   request_record rec;  // filled as the request goes, written when it ends
 };
@@ -66,13 +68,19 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
     out_signal.cancel();
   }
 
-  void finish_lane(std::map<std::string, lane>::iterator it, int status, const std::string& reason) {
-    request_record& rec = it->second.rec;
+  // Writes the lane's log row and settles its token reservation; returns its seconds.
+  double record_lane(lane& l, int status, const std::string& reason) {
+    request_record& rec = l.rec;
     rec.status = status;
     rec.finish_reason = reason;
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second.t0).count();
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - l.t0).count();
     rec.total_ms = secs * 1000.0;
-    st->router.hooks().record(who, it->second.estimated_tokens, rec);
+    st->router.hooks().record(who, l.estimated_tokens, rec);
+    return secs;
+  }
+
+  void finish_lane(std::map<std::string, lane>::iterator it, int status, const std::string& reason) {
+    double secs = record_lane(it->second, status, reason);
     st->router.metrics().request_finished("ws:/v1/responses", status, secs);
     if (status == 200) st->router.metrics().generation_finished(reason, secs);
     lanes.erase(it);
@@ -84,6 +92,18 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
     if (it == lanes.end()) return;  // cancelled lane: late events are dropped
     std::vector<std::string> frames;
     if (it->second.rec.output_text && ev.index == 0) *it->second.rec.output_text += ev.text_delta;
+    // Until the engine's final counts arrive, count what reached the edge (a
+    // lane cut short is logged and charged for the tokens it got).
+    if (!ev.token_ids.empty()) {
+      request_record& rec = it->second.rec;
+      if (rec.completion_tokens == 0) {
+        rec.prompt_tokens = it->second.num_prompt_tokens;
+        rec.ttft_ms = std::max(1000.0 * std::chrono::duration<double>(
+                                             std::chrono::steady_clock::now() - it->second.t0).count(),
+                               0.001);
+      }
+      rec.completion_tokens += static_cast<int64_t>(ev.token_ids.size());
+    }
     if (ev.done) {
       request_record& rec = it->second.rec;
       rec.prompt_tokens = ev.prompt_tokens;
@@ -107,9 +127,28 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
     }
   }
 
+  // The client left or is dropped: cancel every lane, each still logged (499).
   void abort_all() {
-    for (auto& [id, l] : lanes) st->router.service().cancel(id);
+    for (auto& [id, l] : lanes) {
+      st->router.service().cancel(id);
+      record_lane(l, 499, "abort");
+    }
     lanes.clear();
+  }
+
+  // A refused connection or response.create still gets its request log row
+  // (as refused HTTP generations do); the principal is empty when the
+  // credential was refused.
+  void record_refusal(const std::string& request_id, int status) {
+    request_record rec;
+    rec.request_id = request_id;
+    rec.principal_id = who.id;
+    rec.endpoint = "ws:/v1/responses";
+    rec.status = status;
+    rec.client_address = client_address;
+    rec.started_at_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+    st->router.hooks().record(who, /*estimated_tokens=*/0, rec);
   }
 
   void error_event(const api_error& e, const std::string& stream_id) {
@@ -152,7 +191,10 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
                                          std::string("stream_id"),
                                          std::string("websocket_stream_limit_reached")), stream_id);
     auto prepared = st->router.prepare_response_create(text, who);
-    if (auto* e = std::get_if<api_error>(&prepared)) return error_event(*e, stream_id);
+    if (auto* e = std::get_if<api_error>(&prepared)) {
+      record_refusal(api_router::new_id("resp_"), e->status);
+      return error_event(*e, stream_id);
+    }
     pending_ws_generation& gen = std::get<pending_ws_generation>(prepared);
     const std::string request_id = gen.request.request_id;
     auto self = this->shared_from_this();
@@ -166,12 +208,17 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
     std::string err;
     gen.request.principal = who.id;
     actors::service_error se = st->router.service().start(gen.request, std::move(sink), &err);
-    if (se != actors::service_error::none) return error_event(from_service_error(se, err), stream_id);
+    if (se != actors::service_error::none) {
+      api_error e = from_service_error(se, err);
+      record_refusal(request_id, e.status);
+      return error_event(e, stream_id);
+    }
     send(gen.formatter->created_event());
     lane l;
     l.stream_id = stream_id;
     l.formatter = std::move(gen.formatter);
     l.estimated_tokens = gen.estimated_tokens;
+    l.num_prompt_tokens = static_cast<int64_t>(gen.request.prompt_token_ids.size());
     l.t0 = std::chrono::steady_clock::now();
     l.rec.request_id = request_id;
     l.rec.principal_id = who.id;
@@ -255,6 +302,7 @@ asio::awaitable<void> ws_loop(Stream stream, http_request req, std::string reque
     conn->ws.text(true);
     co_await conn->ws.async_write(asio::buffer(ws_error_event(*auth_error, "")), nothrow);
     st->router.metrics().request_finished("ws:/v1/responses", auth_error->status, 0.0);
+    conn->record_refusal(request_id, auth_error->status);
     co_await conn->ws.async_close(websocket::close_reason(websocket::close_code::policy_error,
                                                           "invalid api key"), nothrow);
     co_return;

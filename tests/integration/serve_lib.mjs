@@ -29,7 +29,8 @@ export function finish() {
 }
 
 // Starts the server; resolves {url, ca, stop()}. Extra args go to `serve`.
-export async function startServer(extraArgs = []) {
+// opts.apiKey: the static --api-key (default API_KEY; null = none).
+export async function startServer(extraArgs = [], opts = {}) {
   if (process.env.TROUPE_TEST_URL) {
     return { url: process.env.TROUPE_TEST_URL, ca: process.env.TROUPE_TEST_CA || '', stop: async () => 0 };
   }
@@ -39,25 +40,38 @@ export async function startServer(extraArgs = []) {
   const model = path.join(src || '.', 'tests/data/models/tiny-llama3');
   if (!fs.existsSync(model)) skip(`test model ${model} is not there yet`);
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-serve-'));
-  const args = ['serve', '--model', model, '--port', '0', '--api-key', API_KEY, '--state-dir', state, ...extraArgs];
+  const apiKey = opts.apiKey === undefined ? API_KEY : opts.apiKey;
+  const keyArgs = apiKey === null ? [] : ['--api-key', apiKey];
+  const args = ['serve', '--model', model, '--port', '0', ...keyArgs, '--state-dir', state, ...extraArgs];
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   const url = await new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`no listening line within 120 s; stderr: ${stderr}`)), 120000);
+    const exitedEarly = (code) => {
+      clearTimeout(timer);
+      fs.rmSync(state, { recursive: true, force: true });
+      reject(new Error(`serve exited ${code}: ${stderr}`));
+    };
+    child.on('exit', exitedEarly);
     child.stdout.on('data', (d) => {
       out += d;
       const m = out.match(/troupe: listening on (https?:\/\/[^\s]+)/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
+      if (m) { clearTimeout(timer); child.removeListener('exit', exitedEarly); resolve(m[1]); }
     });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`serve exited ${code}: ${stderr}`)); });
   });
   const ca = path.join(state, 'tls', 'cert.pem');
+  // Stops the server (SIGTERM) and removes its state directory; resolves the
+  // exit code (or the signal that ended it).
+  const removeState = () => fs.rmSync(state, { recursive: true, force: true });
   const stop = () => new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      removeState();
+      return resolve(child.exitCode ?? child.signalCode);
+    }
     child.removeAllListeners('exit');
-    child.on('exit', (code, signal) => resolve(code ?? signal));
+    child.on('exit', (code, signal) => { removeState(); resolve(code ?? signal); });
     child.kill('SIGTERM');
   });
   return { url, ca: fs.existsSync(ca) ? ca : '', stop, child, state, stderr: () => stderr };

@@ -1,5 +1,7 @@
 #include "net/api/openai_response.hpp"
 
+#include <strings.h>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -200,6 +202,23 @@ TEST(Errors, EveryErrorBodyHasAllFourKeysAndRetryHeaders) {
   EXPECT_EQ(model_not_found("m").code, "model_not_found");
   EXPECT_EQ(from_service_error(actors::service_error::overloaded, "").status, 503);
   EXPECT_EQ(from_service_error(actors::service_error::context_length_exceeded, "").code, "context_length_exceeded");
+}
+
+TEST(Errors, AHookRetryAfterInLowerCaseIsNotReplacedByTheDefault) {
+  hook_refusal r;
+  r.status = 429;
+  r.type = "rate_limit_error";
+  r.message = "Rate limit reached.";
+  r.headers["retry-after"] = "7";
+  auto h = error_headers(from_refusal(r));
+  int num_retry_after = 0;
+  for (const auto& [k, v] : h) {
+    if (strcasecmp(k.c_str(), "retry-after") == 0) {
+      ++num_retry_after;
+      EXPECT_EQ(v, "7");
+    }
+  }
+  EXPECT_EQ(num_retry_after, 1);
 }
 
 }  // namespace

@@ -26,8 +26,15 @@ class refusing_hooks final : public request_hooks {
     last_estimate = estimated;
     return refusal_;
   }
-  void record(const principal&, int64_t, const request_record&) override {}
+  void record(const principal& who, int64_t estimated, const request_record& rec) override {
+    records.push_back(rec);
+    recorded_estimates.push_back(estimated);
+    recorded_principals.push_back(who.id);
+  }
   int64_t last_estimate = 0;
+  std::vector<request_record> records;
+  std::vector<int64_t> recorded_estimates;
+  std::vector<std::string> recorded_principals;
 
  private:
   hook_refusal refusal_;
@@ -65,6 +72,41 @@ TEST(Router, ARateLimitRefusalIs429WithItsHeaders) {
   EXPECT_EQ(json::parse(out.body)["error"]["code"], "rate_limit_exceeded");
   EXPECT_EQ(hooks.last_estimate, 4 + 5 * 2);  // BOS + 3 prompt tokens, 5 per choice
   EXPECT_FALSE(out.generation);
+}
+
+TEST(Router, RefusedGenerationsStillGetARequestLogRow) {
+  testing::fake_service svc;
+  hook_refusal r;
+  r.status = 429;
+  r.type = "rate_limit_error";
+  r.message = "Rate limit reached.";
+  refusing_hooks hooks(r);
+  edge_metrics metrics;
+  api_router router(svc, hooks, metrics);
+  http_in in = post("/v1/completions", R"({"prompt":"abc","max_tokens":5})");
+  in.request_id = "req-429";
+  in.client_address = "10.0.0.7";
+  EXPECT_EQ(router.handle(in).status, 429);
+  http_in bad = post("/v1/chat/completions", R"({"messages": [)");
+  bad.request_id = "req-400";
+  EXPECT_EQ(router.handle(bad).status, 400);
+  EXPECT_EQ(router.handle(post("/tokenize", R"({"prompt":"abc"})")).status, 200);  // not a generation
+
+  ASSERT_EQ(hooks.records.size(), 2u);
+  const request_record& limited = hooks.records[0];
+  EXPECT_EQ(limited.request_id, "req-429");
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.endpoint, "/v1/completions");
+  EXPECT_EQ(limited.model, "fake-model");  // none asked for: the served one
+  EXPECT_EQ(limited.client_address, "10.0.0.7");
+  EXPECT_EQ(limited.prompt_tokens + limited.completion_tokens, 0);
+  EXPECT_EQ(hooks.recorded_principals[0], "key:test");
+  EXPECT_EQ(hooks.recorded_estimates[0], 0);  // nothing was reserved
+  const request_record& malformed = hooks.records[1];
+  EXPECT_EQ(malformed.request_id, "req-400");
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_EQ(malformed.endpoint, "/v1/chat/completions");
+  EXPECT_EQ(malformed.model, "");  // the body never parsed
 }
 
 TEST(Router, AModelPermissionRefusalIs403) {
