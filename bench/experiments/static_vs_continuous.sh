@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Static vs continuous batching: the same server build run with --policy
+# static and --policy continuous, each at several Poisson arrival rates; the
+# chart is latency (TTFT, TPOT p50/p99) against output throughput, one curve
+# per policy, each point named by its rate.
+#
+# usage: bench/experiments/static_vs_continuous.sh [--smoke] [--out DIR] [--model DIR]
+#          [--executor cpu|cuda] [--rates "R1 R2 ..."] [--policies "static continuous"]
+#          [--max-num-seqs N] [--num-prompts N] [--input-len N] [--output-len N]
+#          [--server-flag FLAG]...
+# Environment twins: RATES, POLICIES, MAX_NUM_SEQS, TROUPE_MODEL, EXECUTOR,
+# NUM_PROMPTS, INPUT_LEN, OUTPUT_LEN, OUT_DIR, TROUPE_BIN.
+# Full (H100) defaults: rates 1 2 4 8 16 32 req/s, 400 prompts of 512 tokens
+# with 256 output tokens, max_num_seqs 256.
+experiment=static_vs_continuous
+experiment_command="$0 $*"
+source "$(dirname "$0")/lib.sh"
+parse_common_args "$@"
+RATES=${RATES:-}
+POLICIES=${POLICIES:-static continuous}
+MAX_NUM_SEQS=${MAX_NUM_SEQS:-}
+set -- "${EXPERIMENT_ARGS[@]}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rates) RATES=$2; shift ;;
+    --policies) POLICIES=$2; shift ;;
+    --max-num-seqs) MAX_NUM_SEQS=$2; shift ;;
+    *) echo "$experiment: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+apply_defaults 12 16 8 400 512 256
+if [ "$SMOKE" = 1 ]; then
+  RATES=${RATES:-4 16 64}
+  MAX_NUM_SEQS=${MAX_NUM_SEQS:-8}
+else
+  RATES=${RATES:-1 2 4 8 16 32}
+  MAX_NUM_SEQS=${MAX_NUM_SEQS:-256}
+fi
+
+for policy in $POLICIES; do
+  start_server "$policy" --policy "$policy" --max-num-seqs "$MAX_NUM_SEQS"
+  for rate in $RATES; do
+    run_bench "$OUT_DIR/$policy-rate$rate.json" --request-rate "$rate" \
+      --label "$policy" --point "request_rate=$rate"
+  done
+  stop_server
+done
+
+write_summary "Static vs continuous batching" \
+  "Each policy served the same Poisson workload at request rates $RATES req/s (max_num_seqs $MAX_NUM_SEQS). Static batching forms a batch only when none runs and admits nothing until it has finished; continuous batching admits waiting requests every iteration."
