@@ -9,6 +9,7 @@
 #   --num-prompts N    requests per run             ($NUM_PROMPTS)
 #   --input-len N      prompt words (~tokens)       ($INPUT_LEN)
 #   --output-len N     generated tokens             ($OUTPUT_LEN)
+#   --dataset D        fixed | uniform | sharegpt-like lengths ($DATASET)
 #   --server-flag F    extra `troupe serve` flag, repeatable (e.g. --server-flag --kv-cache-bytes=4294967296)
 # plus the experiment's own options (see its header).
 
@@ -23,6 +24,7 @@ EXECUTOR=${EXECUTOR:-}
 NUM_PROMPTS=${NUM_PROMPTS:-}
 INPUT_LEN=${INPUT_LEN:-}
 OUTPUT_LEN=${OUTPUT_LEN:-}
+DATASET=${DATASET:-}
 SERVER_FLAGS=()
 EXPERIMENT_ARGS=()   # options the experiment parses itself
 
@@ -36,6 +38,7 @@ parse_common_args() {
       --num-prompts) NUM_PROMPTS=$2; shift ;;
       --input-len) INPUT_LEN=$2; shift ;;
       --output-len) OUTPUT_LEN=$2; shift ;;
+      --dataset) DATASET=$2; shift ;;
       --server-flag) SERVER_FLAGS+=("$2"); shift ;;
       -h|--help) sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
       *) EXPERIMENT_ARGS+=("$1") ;;
@@ -60,6 +63,7 @@ apply_defaults() {
     EXECUTOR=${EXECUTOR:-cuda}
     NUM_PROMPTS=${NUM_PROMPTS:-$4}; INPUT_LEN=${INPUT_LEN:-$5}; OUTPUT_LEN=${OUTPUT_LEN:-$6}
   fi
+  DATASET=${DATASET:-fixed}
   [ -x "$TROUPE_BIN" ] || { echo "$experiment: no troupe binary at $TROUPE_BIN (set TROUPE_BIN)" >&2; exit 2; }
   [ -d "$TROUPE_MODEL" ] || { echo "$experiment: no model folder $TROUPE_MODEL" >&2; exit 2; }
   MODEL_NAME=$(basename "$TROUPE_MODEL")
@@ -116,7 +120,7 @@ run_bench() {
   local json=$1; shift
   "$TROUPE_BIN" bench --base-url "$SERVER_URL" --model "$MODEL_NAME" --no-progress \
     --num-prompts "$NUM_PROMPTS" --input-len "$INPUT_LEN" --output-len "$OUTPUT_LEN" \
-    --seed 0 --out "$json" "$@" > "${json%.json}.txt"
+    --dataset "$DATASET" --seed 0 --out "$json" "$@" > "${json%.json}.txt"
 }
 
 # write_summary TITLE DESCRIPTION SUMMARY_FLAG...: summary.md = what was run,
@@ -133,7 +137,7 @@ write_summary() {
     echo "- command: \`$experiment_command\`"
     echo "- commit: $commit; date: $(date -u +%Y-%m-%dT%H:%MZ)"
     echo "- model: $MODEL_NAME on executor $EXECUTOR$([ "$SMOKE" = 1 ] && echo ' (CPU smoke: tiny model, figures say nothing about a GPU)')"
-    echo "- workload: $NUM_PROMPTS prompts of $INPUT_LEN words, $OUTPUT_LEN output tokens each"
+    echo "- workload: $NUM_PROMPTS prompts, dataset $DATASET (input-len $INPUT_LEN words, output-len $OUTPUT_LEN tokens; uniform = lengths in [len/2, 3len/2], sharegpt-like = log-normal lengths ignoring both)"
     echo "- machine: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)$(command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | sed 's/^/; GPU: /')"
     echo
     "$TROUPE_BIN" bench summary "$OUT_DIR"/*.json "$@"

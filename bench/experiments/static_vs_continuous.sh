@@ -10,8 +10,10 @@
 #          [--server-flag FLAG]...
 # Environment twins: RATES, POLICIES, MAX_NUM_SEQS, TROUPE_MODEL, EXECUTOR,
 # NUM_PROMPTS, INPUT_LEN, OUTPUT_LEN, OUT_DIR, TROUPE_BIN.
-# Full (H100) defaults: rates 1 2 4 8 16 32 req/s, 400 prompts of 512 tokens
-# with 256 output tokens, max_num_seqs 256.
+# Output lengths vary (uniform in smoke, sharegpt-like in the full run): with
+# equal lengths every member of a static batch ends at the same step, and the
+# policies differ much less. Full (H100) defaults: rates 1 2 4 8 16 32 req/s,
+# 400 prompts with ShareGPT-like lengths, max_num_seqs 256.
 experiment=static_vs_continuous
 experiment_command="$0 $*"
 source "$(dirname "$0")/lib.sh"
@@ -29,6 +31,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+if [ "$SMOKE" = 1 ]; then DATASET=${DATASET:-uniform}; else DATASET=${DATASET:-sharegpt-like}; fi
 apply_defaults 12 16 8 400 512 256
 if [ "$SMOKE" = 1 ]; then
   RATES=${RATES:-4 16 64}
@@ -48,4 +51,4 @@ for policy in $POLICIES; do
 done
 
 write_summary "Static vs continuous batching" \
-  "Each policy served the same Poisson workload at request rates $RATES req/s (max_num_seqs $MAX_NUM_SEQS). Static batching forms a batch only when none runs and admits nothing until it has finished; continuous batching admits waiting requests every iteration."
+  "Each policy served the same Poisson workload (the same seed: the same prompts, lengths and arrival times) at request rates $RATES req/s (max_num_seqs $MAX_NUM_SEQS). Static batching forms a batch only when none runs and admits nothing until it has finished; continuous batching admits waiting requests every iteration."
