@@ -48,8 +48,8 @@ constexpr const char* bench_usage =
     "\n"
     "plot and summary read the JSON of several runs: one curve (table block) per\n"
     "--label, ordered by --point. --knee marks each curve's knee: the first point\n"
-    "after which the next raises output throughput by less than --knee-gain\n"
-    "(default 0.10 = 10%) while TPOT p50 grows by more than throughput does.\n";
+    "after which output throughput never again grows by --knee-gain (default\n"
+    "0.10 = 10%) or more, while the next step grows TPOT p50 by more than that.\n";
 
 int fail(const std::string& m) {
   std::fprintf(stderr, "troupe bench: %s\n", m.c_str());

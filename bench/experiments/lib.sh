@@ -40,7 +40,7 @@ parse_common_args() {
       --output-len) OUTPUT_LEN=$2; shift ;;
       --dataset) DATASET=$2; shift ;;
       --server-flag) SERVER_FLAGS+=("$2"); shift ;;
-      -h|--help) sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+      -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
       *) EXPERIMENT_ARGS+=("$1") ;;
     esac
     shift
@@ -82,14 +82,16 @@ SERVER_URL=
 
 # start_server NAME FLAG...: `troupe serve` on a free port (plain HTTP, no
 # auth: the benchmark client and the server share the machine), waits until it
-# listens and sets SERVER_URL. Its log is $OUT_DIR/server-NAME.log.
+# listens and sets SERVER_URL. Its log is $OUT_DIR/server-NAME.log. The
+# admission queue holds every request of a run (MAX_WAITING, default 4096), so
+# a burst is queued rather than answered 503.
 start_server() {
   local name=$1; shift
   local log=$OUT_DIR/server-$name.log
   mkdir -p "$STATE_ROOT/$name"
   "$TROUPE_BIN" serve --model "$TROUPE_MODEL" --executor "$EXECUTOR" --no-tls --no-auth \
     --host 127.0.0.1 --port 0 --state-dir "$STATE_ROOT/$name" --log.url=off \
-    "${SERVER_FLAGS[@]}" "$@" > "$STATE_ROOT/$name/stdout" 2> "$log" &
+    --max-waiting "${MAX_WAITING:-4096}" "$@" "${SERVER_FLAGS[@]}" > "$STATE_ROOT/$name/stdout" 2> "$log" &
   SERVER_PID=$!
   local i
   for i in $(seq 1200); do
@@ -115,7 +117,8 @@ stop_server() {
 }
 
 # run_bench OUT.json BENCH_FLAG...: one `troupe bench` run against SERVER_URL
-# with the common workload; its table goes to OUT.txt.
+# with the common workload; its table goes to OUT.txt. A --num-prompts among
+# the flags overrides NUM_PROMPTS.
 run_bench() {
   local json=$1; shift
   "$TROUPE_BIN" bench --base-url "$SERVER_URL" --model "$MODEL_NAME" --no-progress \
@@ -137,7 +140,7 @@ write_summary() {
     echo "- command: \`$experiment_command\`"
     echo "- commit: $commit; date: $(date -u +%Y-%m-%dT%H:%MZ)"
     echo "- model: $MODEL_NAME on executor $EXECUTOR$([ "$SMOKE" = 1 ] && echo ' (CPU smoke: tiny model, figures say nothing about a GPU)')"
-    echo "- workload: $NUM_PROMPTS prompts, dataset $DATASET (input-len $INPUT_LEN words, output-len $OUTPUT_LEN tokens; uniform = lengths in [len/2, 3len/2], sharegpt-like = log-normal lengths ignoring both)"
+    echo "- workload: dataset $DATASET, input-len $INPUT_LEN words, output-len $OUTPUT_LEN tokens (fixed = exact; uniform = lengths in [len/2, 3len/2]; sharegpt-like = log-normal lengths, mean 202 in / 179 out, ignoring both); prompts per run = completed + failed"
     echo "- machine: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)$(command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | sed 's/^/; GPU: /')"
     echo
     "$TROUPE_BIN" bench summary "$OUT_DIR"/*.json "$@"

@@ -8,12 +8,14 @@
 # usage: bench/experiments/prefix_caching.sh [--smoke] [--out DIR] [--model DIR]
 #          [--executor cpu|cuda] [--shared-prefix-len N] [--max-concurrency C]
 #          [--request-rate R] [--num-prompts N] [--input-len N] [--output-len N]
-#          [--server-flag FLAG]...
+#          [--dataset D] [--server-flag FLAG]...
 # Environment twins: SHARED_PREFIX_LEN, MAX_CONCURRENCY, REQUEST_RATE,
-# TROUPE_MODEL, EXECUTOR, NUM_PROMPTS, INPUT_LEN, OUTPUT_LEN, OUT_DIR, TROUPE_BIN.
+# TROUPE_MODEL, EXECUTOR, NUM_PROMPTS, INPUT_LEN, OUTPUT_LEN, DATASET, OUT_DIR,
+# TROUPE_BIN.
 # Requests are sent C at a time (closed loop), so later requests find the
-# prefix that earlier ones computed. Full (H100) defaults: 400 prompts of 2048
-# words sharing 1792, 64 output tokens, concurrency 32.
+# prefix that earlier ones computed. Full (H100) defaults: 400 prompts of 1024
+# words sharing 896, 64 output tokens, concurrency 32 (a model with a context
+# of at least ~1.5k tokens).
 experiment=prefix_caching
 experiment_command="$0 $*"
 source "$(dirname "$0")/lib.sh"
@@ -31,12 +33,12 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-apply_defaults 16 96 4 400 2048 64
+apply_defaults 16 96 4 400 1024 64
 if [ "$SMOKE" = 1 ]; then
   SHARED_PREFIX_LEN=${SHARED_PREFIX_LEN:-80}
   MAX_CONCURRENCY=${MAX_CONCURRENCY:-4}
 else
-  SHARED_PREFIX_LEN=${SHARED_PREFIX_LEN:-1792}
+  SHARED_PREFIX_LEN=${SHARED_PREFIX_LEN:-896}
   MAX_CONCURRENCY=${MAX_CONCURRENCY:-32}
 fi
 

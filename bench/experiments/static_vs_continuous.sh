@@ -6,14 +6,16 @@
 #
 # usage: bench/experiments/static_vs_continuous.sh [--smoke] [--out DIR] [--model DIR]
 #          [--executor cpu|cuda] [--rates "R1 R2 ..."] [--policies "static continuous"]
-#          [--max-num-seqs N] [--num-prompts N] [--input-len N] [--output-len N]
-#          [--server-flag FLAG]...
-# Environment twins: RATES, POLICIES, MAX_NUM_SEQS, TROUPE_MODEL, EXECUTOR,
-# NUM_PROMPTS, INPUT_LEN, OUTPUT_LEN, OUT_DIR, TROUPE_BIN.
+#          [--max-num-seqs N] [--seconds-per-rate S] [--num-prompts N] [--input-len N]
+#          [--output-len N] [--dataset D] [--server-flag FLAG]...
+# Environment twins: RATES, POLICIES, MAX_NUM_SEQS, SECONDS_PER_RATE,
+# TROUPE_MODEL, EXECUTOR, NUM_PROMPTS, INPUT_LEN, OUTPUT_LEN, DATASET, OUT_DIR,
+# TROUPE_BIN. In the full run each rate sends rate x SECONDS_PER_RATE (20)
+# prompts, at least 32, unless --num-prompts fixes the number.
 # Output lengths vary (uniform in smoke, sharegpt-like in the full run): with
 # equal lengths every member of a static batch ends at the same step, and the
 # policies differ much less. Full (H100) defaults: rates 1 2 4 8 16 32 req/s,
-# 400 prompts with ShareGPT-like lengths, max_num_seqs 256.
+# ShareGPT-like lengths, max_num_seqs 256: about 5 minutes of arrivals in all.
 experiment=static_vs_continuous
 experiment_command="$0 $*"
 source "$(dirname "$0")/lib.sh"
@@ -21,16 +23,19 @@ parse_common_args "$@"
 RATES=${RATES:-}
 POLICIES=${POLICIES:-static continuous}
 MAX_NUM_SEQS=${MAX_NUM_SEQS:-}
+SECONDS_PER_RATE=${SECONDS_PER_RATE:-20}
 set -- "${EXPERIMENT_ARGS[@]}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --rates) RATES=$2; shift ;;
     --policies) POLICIES=$2; shift ;;
     --max-num-seqs) MAX_NUM_SEQS=$2; shift ;;
+    --seconds-per-rate) SECONDS_PER_RATE=$2; shift ;;
     *) echo "$experiment: unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
+fixed_num_prompts=$NUM_PROMPTS
 if [ "$SMOKE" = 1 ]; then DATASET=${DATASET:-uniform}; else DATASET=${DATASET:-sharegpt-like}; fi
 apply_defaults 12 16 8 400 512 256
 if [ "$SMOKE" = 1 ]; then
@@ -44,7 +49,11 @@ fi
 for policy in $POLICIES; do
   start_server "$policy" --policy "$policy" --max-num-seqs "$MAX_NUM_SEQS"
   for rate in $RATES; do
-    run_bench "$OUT_DIR/$policy-rate$rate.json" --request-rate "$rate" \
+    n=$NUM_PROMPTS
+    if [ "$SMOKE" != 1 ] && [ -z "$fixed_num_prompts" ]; then
+      n=$(awk -v r="$rate" -v s="$SECONDS_PER_RATE" 'BEGIN { n = int(r * s + 0.5); print (n < 32 ? 32 : n) }')
+    fi
+    run_bench "$OUT_DIR/$policy-rate$rate.json" --request-rate "$rate" --num-prompts "$n" \
       --label "$policy" --point "request_rate=$rate"
   done
   stop_server

@@ -65,10 +65,13 @@ std::optional<std::size_t> find_knee(const std::vector<sweep_point>& points,
                                      double max_throughput_gain) {
   for (std::size_t i = 0; i + 1 < points.size(); ++i) {
     const auto& a = points[i];
-    const auto& b = points[i + 1];
     if (a.output_throughput <= 0 || a.tpot_p50_ms <= 0) continue;
-    const double throughput_gain = b.output_throughput / a.output_throughput - 1;
-    const double tpot_growth = b.tpot_p50_ms / a.tpot_p50_ms - 1;
+    // Gain to the best later point, so that one noisy dip is not a knee.
+    double best_later = 0;
+    for (std::size_t j = i + 1; j < points.size(); ++j)
+      best_later = std::max(best_later, points[j].output_throughput);
+    const double throughput_gain = best_later / a.output_throughput - 1;
+    const double tpot_growth = points[i + 1].tpot_p50_ms / a.tpot_p50_ms - 1;
     if (throughput_gain < max_throughput_gain && tpot_growth > throughput_gain) return i;
   }
   return std::nullopt;

@@ -30,10 +30,12 @@ struct sweep_curve {
 std::vector<sweep_curve> group_curves(const std::vector<nlohmann::json>& results);
 
 // The knee of a curve ordered by a growing parameter (concurrency, batch size,
-// rate): the first point after which the next step raises output throughput
-// by less than max_throughput_gain (relative, 0.10 = 10%) while TPOT p50 grows
-// by more than throughput does. Past the knee, more concurrency mostly buys
-// latency. nullopt when no step qualifies (the curve is still climbing).
+// rate): the first point after which output throughput never again grows by
+// max_throughput_gain (relative, 0.10 = 10%) or more, while the next step
+// grows TPOT p50 by more than that throughput gain. Past the knee, more
+// concurrency buys latency, not throughput. Comparing with the best later
+// point (not only the next) keeps one noisy dip from being taken as the knee.
+// nullopt when no point qualifies (the curve still climbs within the sweep).
 std::optional<std::size_t> find_knee(const std::vector<sweep_point>& points,
                                      double max_throughput_gain);
 void mark_knees(std::vector<sweep_curve>& curves, double max_throughput_gain);

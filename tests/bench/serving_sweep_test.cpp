@@ -49,6 +49,16 @@ TEST(ServingSweep, TheKneeIsThePointAfterWhichThroughputStallsAndTpotClimbs) {
   EXPECT_NE(table.find("| knee |\n| c | max_num_seqs=16"), std::string::npos) << table;
 }
 
+// 1 → 4 dips (noise) but 16 and 64 climb far beyond: the dip is no knee.
+TEST(ServingSweep, ADipFollowedByFurtherGrowthIsNotTheKnee) {
+  const std::vector<json> results = {run("c", 1, 240, 3), run("c", 4, 210, 12), run("c", 16, 460, 17),
+                                     run("c", 64, 830, 20), run("c", 256, 850, 31)};
+  const auto curves = group_curves(results);
+  const auto knee = find_knee(curves[0].points, 0.10);
+  ASSERT_TRUE(knee.has_value());
+  EXPECT_EQ(curves[0].points[*knee].point_value, 64);
+}
+
 TEST(ServingSweep, AStillClimbingCurveHasNoKnee) {
   const std::vector<json> results = {run("c", 1, 100, 2), run("c", 4, 200, 3), run("c", 16, 400, 5)};
   const auto curves = group_curves(results);
