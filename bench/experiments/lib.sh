@@ -89,13 +89,14 @@ start_server() {
   local name=$1; shift
   local log=$OUT_DIR/server-$name.log
   mkdir -p "$STATE_ROOT/$name"
+  : > "$STATE_ROOT/$name/stdout"  # exists before the background job opens it
   "$TROUPE_BIN" serve --model "$TROUPE_MODEL" --executor "$EXECUTOR" --no-tls --no-auth \
     --host 127.0.0.1 --port 0 --state-dir "$STATE_ROOT/$name" --log.url=off \
     --max-waiting "${MAX_WAITING:-4096}" "$@" "${SERVER_FLAGS[@]}" > "$STATE_ROOT/$name/stdout" 2> "$log" &
   SERVER_PID=$!
   local i
   for i in $(seq 1200); do
-    SERVER_URL=$(sed -n 's/^troupe: listening on \(http:\/\/[^ ]*\)$/\1/p' "$STATE_ROOT/$name/stdout")
+    SERVER_URL=$(sed -n 's/^troupe: listening on \(http:\/\/[^ ]*\)$/\1/p' "$STATE_ROOT/$name/stdout" || true)
     [ -n "$SERVER_URL" ] && break
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then
       echo "$experiment: troupe serve $* exited; its log:" >&2
