@@ -146,6 +146,13 @@ write_summary() {
     echo
     "$TROUPE_BIN" bench summary "$OUT_DIR"/*.json "$@"
   } > "$OUT_DIR/summary.md"
+  if ! command -v gnuplot >/dev/null; then
+    # A GPU host may lack gnuplot: the JSON is all a chart needs, later and elsewhere.
+    echo "$experiment: gnuplot not found, no charts; draw them later with:" \
+      "troupe bench plot $OUT_DIR/*.json --out $OUT_DIR/chart $*" >&2
+    echo "$experiment: wrote $OUT_DIR/summary.md" >&2
+    return
+  fi
   "$TROUPE_BIN" bench plot "$OUT_DIR"/*.json --out "$OUT_DIR/chart" --format png "$@" >&2
   "$TROUPE_BIN" bench plot "$OUT_DIR"/*.json --out "$OUT_DIR/chart" --format svg "$@" >&2
   echo "$experiment: wrote $OUT_DIR/summary.md and $OUT_DIR/chart_*.png|svg" >&2
