@@ -75,6 +75,10 @@ struct model_info {
   int64_t created = 0;
   int32_t max_model_len = 0;
   bool has_chat_template = false;
+  // Sampling defaults from the checkpoint's generation_config.json, applied
+  // to requests that leave the field out.
+  std::optional<float> default_temperature, default_top_p, default_repetition_penalty;
+  std::optional<int32_t> default_top_k;
 };
 
 class generation_service {

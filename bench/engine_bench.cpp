@@ -5,7 +5,14 @@
 //
 //   engine_bench [--requests=N] [--prompt=N] [--output=N] [--max-seqs=N]
 //                [--budget=N] [--vocab=N] [--blocks=N] [--temperature=T]
-//                [--step-ms=X] [--model=DIR]
+//                [--step-ms=X] [--model=DIR] [--executor=cpu|cuda]
+//                [--fixed-output] [--only-continuous]
+//
+// The offline throughput figure of the GPU issue (500 requests of 202 prompt
+// and 179 output tokens, all submitted at once):
+//   engine_bench --executor=cuda --model=DIR --requests=500 --prompt=202
+//                --output=179 --fixed-output --max-seqs=256 --budget=8192
+//                --blocks=0 --only-continuous
 //
 // --step-ms gives the synthetic forward pass a fixed floor per step, as a
 // memory-bound decode has (every weight read once per step whatever the batch),
@@ -21,6 +28,7 @@
 #include "actors/engine/engine.hpp"
 #include "actors/engine/sampling/sampler.hpp"
 
+#include "actors/engine/exec/cuda_executor_adapter.hpp"
 #if __has_include("actors/engine/exec/cpu_executor.hpp")
 #include "actors/engine/exec/cpu_executor.hpp"
 #define TROUPE_BENCH_HAVE_CPU_EXECUTOR 1
@@ -119,6 +127,9 @@ struct bench_args {
   float temperature = 0.0f;
   double step_ms = 0.0;
   std::string model_dir;
+  std::string executor = "cpu";  // for --model: cpu or cuda
+  bool fixed_output = false;     // every request exactly --output tokens
+  bool only_continuous = false;  // skip the static-batching runs
 };
 
 bench_args parse(int argc, char** argv) {
@@ -137,6 +148,9 @@ bench_args parse(int argc, char** argv) {
     else if (key == "--temperature") a.temperature = std::strtof(value.c_str(), nullptr);
     else if (key == "--step-ms") a.step_ms = std::strtod(value.c_str(), nullptr);
     else if (key == "--model") a.model_dir = value;
+    else if (key == "--executor") a.executor = value;
+    else if (key == "--fixed-output") a.fixed_output = true;
+    else if (key == "--only-continuous") a.only_continuous = true;
     else std::fprintf(stderr, "ignoring unknown argument %s\n", arg.c_str());
   }
   return a;
@@ -155,7 +169,9 @@ std::vector<engine::engine_request> make_requests(const bench_args& a, int32_t v
       r.prompt_token_ids.push_back(static_cast<int32_t>((x >> 8) % static_cast<uint32_t>(vocab_size)));
     }
     x = x * 1664525u + 1013904223u;
-    r.params.max_tokens = std::max(1, a.output_len / 2 + static_cast<int32_t>((x >> 8) % (a.output_len + 1)));
+    r.params.max_tokens = a.fixed_output
+        ? a.output_len
+        : std::max(1, a.output_len / 2 + static_cast<int32_t>((x >> 8) % (a.output_len + 1)));
     r.params.ignore_eos = true;
     r.params.temperature = a.temperature;
     r.params.top_p = a.temperature > 0 ? 0.95f : 1.0f;
@@ -205,9 +221,32 @@ int main(int argc, char** argv) {
   const bench_args a = parse(argc, argv);
   std::printf("requests %d, prompt %d tokens, output %d..%d tokens, max_num_seqs %d, budget %d, "
               "temperature %.2f, synthetic step floor %.1f ms\n",
-              a.num_requests, a.prompt_len, a.output_len / 2, a.output_len / 2 + a.output_len,
+              a.num_requests, a.prompt_len, a.fixed_output ? a.output_len : a.output_len / 2,
+              a.fixed_output ? a.output_len : a.output_len / 2 + a.output_len,
               a.max_num_seqs, a.budget, a.temperature, a.step_ms);
-  for (auto policy : {engine::batching_policy::continuous, engine::batching_policy::static_batch}) {
+  std::vector<engine::batching_policy> policies{engine::batching_policy::continuous};
+  if (!a.only_continuous) policies.push_back(engine::batching_policy::static_batch);
+  if (a.executor == "cuda") {
+    if (a.model_dir.empty()) {
+      std::fprintf(stderr, "--executor=cuda needs --model=DIR\n");
+      return 2;
+    }
+    for (auto policy : policies) {
+      gpu::cuda_executor_options o;
+      o.max_num_seqs = a.max_num_seqs;
+      o.max_num_batched_tokens = a.budget;
+      o.max_kv_blocks = a.num_blocks > 0 && a.num_blocks != 4096 ? a.num_blocks : 0;
+      std::string error;
+      auto exec = engine::make_cuda_executor(a.model_dir, o, &error);
+      if (!exec) {
+        std::fprintf(stderr, "cannot load %s: %s\n", a.model_dir.c_str(), error.c_str());
+        return 1;
+      }
+      run(("cuda " + a.model_dir).c_str(), std::move(exec), a, policy, nullptr);
+    }
+    return 0;
+  }
+  for (auto policy : policies) {
     auto exec = std::make_unique<synthetic_executor>(a.vocab_size, a.num_blocks, 16, a.step_ms);
     const double* sampler_seconds = &exec->sampler_seconds;
     const std::string label = "synthetic vocab " + std::to_string(a.vocab_size);
@@ -215,7 +254,7 @@ int main(int argc, char** argv) {
   }
 #ifdef TROUPE_BENCH_HAVE_CPU_EXECUTOR
   if (!a.model_dir.empty()) {
-    for (auto policy : {engine::batching_policy::continuous, engine::batching_policy::static_batch}) {
+    for (auto policy : policies) {
       std::string error;
       auto exec = engine::make_cpu_executor(a.model_dir, {}, &error);
       if (!exec) {

@@ -18,6 +18,7 @@
 
 #include "actors/log_actor.hpp"
 #include "actors/node/local_service.hpp"
+#include "cli/cli_args.hpp"
 #include "actors/persistence/request_log_store.hpp"
 #include "config/load.hpp"
 #include "net/api/edge_metrics.hpp"
@@ -189,10 +190,7 @@ int run_serve(int argc, char** argv) {
     std::fprintf(stderr, "troupe serve: %s\n", error.c_str());
     return 2;
   }
-  if (cfg.model.path.empty()) {
-    std::fprintf(stderr, "troupe serve: no model: pass --model DIR (or [model] path)\n");
-    return 2;
-  }
+  if (cfg.model.path.empty()) cfg.model.path = default_model_dir();  // the bundled model
 
   net::server_options opt;
   opt.limits = cfg.server;

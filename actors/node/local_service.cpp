@@ -49,8 +49,13 @@ class local_service final : public generation_service {
   }
 
   model_info model() const override {
-    return {model_->id, model_->created_unix_s, model_->max_model_len,
-            model_->chat_template.has_value()};
+    model_info m{model_->id, model_->created_unix_s, model_->max_model_len,
+                 model_->chat_template.has_value()};
+    m.default_temperature = model_->generation.temperature;
+    m.default_top_p = model_->generation.top_p;
+    m.default_top_k = model_->generation.top_k;
+    m.default_repetition_penalty = model_->generation.repetition_penalty;
+    return m;
   }
   bool ready() const override { return true; }
 

@@ -87,17 +87,20 @@ class reader {
     int64_t x = 0;
     if (integer(key, lo, hi, &x)) *out = static_cast<T>(x);
   }
-  void number(const char* key, double lo, double hi, float* out, bool lo_open = false) {
+  // True when the field is present and valid.
+  bool number(const char* key, double lo, double hi, float* out, bool lo_open = false) {
     const json* v = get(key);
-    if (!v) return;
-    if (!v->is_number()) return fail(wrong_type(name(key), "a number"));
+    if (!v || v->is_null()) return false;
+    if (!v->is_number()) return fail(wrong_type(name(key), "a number")), false;
     double x = v->get<double>();
     if (!std::isfinite(x) || x < lo || x > hi || (lo_open && x == lo)) {
       std::string range = (lo_open ? "(" : "[") + trim(lo) + ", " + trim(hi) + "]";
-      return fail(invalid_request("'" + name(key) + "' must be in " + range + ", got " + trim(x) + ".",
-                                  name(key)));
+      fail(invalid_request("'" + name(key) + "' must be in " + range + ", got " + trim(x) + ".",
+                           name(key)));
+      return false;
     }
     *out = static_cast<float>(x);
+    return true;
   }
   static std::string trim(double x) {
     std::string s = std::to_string(x);
@@ -133,15 +136,18 @@ void read_stop(reader& r, openai_request* out) {
 void read_sampling(reader& r, openai_request* out) {
   engine::sampling_params& p = out->params;
   r.string("model", &out->model);
-  r.number("temperature", 0.0, 2.0, &p.temperature);
-  r.number("top_p", 0.0, 1.0, &p.top_p, /*lo_open=*/true);
+  out->has_temperature = r.number("temperature", 0.0, 2.0, &p.temperature);
+  out->has_top_p = r.number("top_p", 0.0, 1.0, &p.top_p, /*lo_open=*/true);
   int64_t top_k = 0;
-  if (r.integer("top_k", -1, std::numeric_limits<int32_t>::max(), &top_k))
+  if (r.integer("top_k", -1, std::numeric_limits<int32_t>::max(), &top_k)) {
     p.top_k = top_k < 0 ? 0 : static_cast<int32_t>(top_k);
+    out->has_top_k = true;
+  }
   r.number("min_p", 0.0, 1.0, &p.min_p);
   r.number("presence_penalty", -2.0, 2.0, &p.presence_penalty);
   r.number("frequency_penalty", -2.0, 2.0, &p.frequency_penalty);
-  r.number("repetition_penalty", 0.0, 2.0, &p.repetition_penalty, /*lo_open=*/true);
+  out->has_repetition_penalty =
+      r.number("repetition_penalty", 0.0, 2.0, &p.repetition_penalty, /*lo_open=*/true);
   int64_t seed = 0;
   if (r.integer("seed", std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(),
                 &seed)) {

@@ -23,6 +23,10 @@ struct openai_request {
   std::optional<int64_t> max_tokens;          // max_tokens | max_completion_tokens | max_output_tokens
   engine::sampling_params params;             // max_tokens filled in later by the router
   bool has_seed = false;
+  // Which sampling fields the client set; the others take the model's
+  // generation_config.json defaults (as vLLM does), then OpenAI's.
+  bool has_temperature = false, has_top_p = false, has_top_k = false,
+       has_repetition_penalty = false;
   std::vector<std::string> stop;
   int32_t n = 1;
   bool stream = false;

@@ -212,6 +212,11 @@ std::optional<api_error> api_router::prepare(openai_request& req, api_kind kind,
   out->prompt_token_ids = std::move(ids);
   out->add_special_tokens = false;
   out->params = req.params;
+  if (!req.has_temperature && m.default_temperature) out->params.temperature = *m.default_temperature;
+  if (!req.has_top_p && m.default_top_p) out->params.top_p = *m.default_top_p;
+  if (!req.has_top_k && m.default_top_k) out->params.top_k = std::max(0, *m.default_top_k);
+  if (!req.has_repetition_penalty && m.default_repetition_penalty)
+    out->params.repetition_penalty = *m.default_repetition_penalty;
   out->params.max_tokens = static_cast<int32_t>(max_tokens);
   out->params.return_logprobs = req.logprobs;
   out->params.num_top_logprobs = req.top_logprobs;

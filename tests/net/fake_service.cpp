@@ -33,6 +33,8 @@ actors::model_info fake_service::model() const {
   m.created = 1700000000;
   m.max_model_len = opt_.max_model_len;
   m.has_chat_template = opt_.has_chat_template;
+  m.default_temperature = opt_.default_temperature;
+  m.default_top_k = opt_.default_top_k;
   return m;
 }
 

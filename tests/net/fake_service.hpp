@@ -3,6 +3,7 @@
 // text, the chat template is "<role>: content\n" per message, and generation
 // echoes the prompt's characters back one per event, honoring max_tokens and
 // stop strings, from its own thread (as the real actors do).
+#include <optional>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -23,6 +24,8 @@ class fake_service final : public actors::generation_service {
     int step_delay_ms = 1;        // between events
     size_t max_running = 100000;  // start() answers overloaded beyond
     int32_t num_blocks = 64;      // pretend KV pool: one block per running request
+    std::optional<float> default_temperature;  // as from generation_config.json
+    std::optional<int32_t> default_top_k;
   };
   fake_service();
   explicit fake_service(options o);

@@ -100,6 +100,29 @@ TEST(Router, TokenizeAndDetokenizeRoundTrip) {
   EXPECT_EQ(json::parse(d.body)["prompt"], "hi");
 }
 
+// vLLM's behaviour: the checkpoint's generation_config.json fills what the
+// client left out, and only that.
+TEST(Router, SamplingFieldsLeftOutTakeTheModelsGenerationConfigDefaults) {
+  testing::fake_service::options fo;
+  fo.default_temperature = 0.7f;
+  fo.default_top_k = 50;
+  testing::fake_service svc(fo);
+  static_key_hooks hooks({"sk-test"}, false);
+  edge_metrics metrics;
+  api_router router(svc, hooks, metrics);
+  http_out left_out = router.handle(post("/v1/chat/completions", R"({"messages":[{"role":"user","content":"x"}]})"));
+  ASSERT_TRUE(left_out.generation);
+  EXPECT_FLOAT_EQ(left_out.generation->request.params.temperature, 0.7f);
+  EXPECT_EQ(left_out.generation->request.params.top_k, 50);
+  http_out given = router.handle(post("/v1/completions", R"({"prompt":"x","temperature":0,"top_k":3})"));
+  ASSERT_TRUE(given.generation);
+  EXPECT_FLOAT_EQ(given.generation->request.params.temperature, 0.0f);
+  EXPECT_EQ(given.generation->request.params.top_k, 3);
+  http_out null_field = router.handle(post("/v1/completions", R"({"prompt":"x","temperature":null})"));
+  ASSERT_TRUE(null_field.generation);
+  EXPECT_FLOAT_EQ(null_field.generation->request.params.temperature, 0.7f);
+}
+
 TEST(Router, ChatWithoutATemplateIsAClear400) {
   testing::fake_service::options fo;
   fo.has_chat_template = false;
