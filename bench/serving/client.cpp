@@ -185,7 +185,11 @@ awaitable<bool> exchange(Stream& stream, const endpoint_url& url, const client_o
   while (!parser.is_done()) {
     parser.get().body().data = chunk;
     parser.get().body().size = sizeof chunk;
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
+    // read_some, not read: read would wait until the chunk buffer is full or
+    // the stream has ended, so every event of a short stream would get the
+    // same timestamp (TTFT = E2E, ITL = 0).
+    auto [ec, n] =
+        co_await http::async_read_some(stream, buffer, parser, asio::as_tuple(use_awaitable));
     if (ec == http::error::need_buffer) ec = {};
     if (ec) throw beast::system_error(ec);
     const std::size_t got = sizeof chunk - parser.get().body().size;
@@ -265,7 +269,69 @@ struct load_run {
   }
 };
 
+bool configure_tls(const client_options& options, ssl::context& tls, std::string* error) {
+  if (options.insecure) {
+    tls.set_verify_mode(ssl::verify_none);
+    return true;
+  }
+  tls.set_verify_mode(ssl::verify_peer);
+  if (options.cacert.empty()) {
+    tls.set_default_verify_paths();
+    return true;
+  }
+  boost::system::error_code ec;
+  tls.load_verify_file(options.cacert, ec);
+  if (ec) *error = "--cacert " + options.cacert + ": " + ec.message();
+  return !ec;
+}
+
+template <class Stream>
+bool get_on(Stream& stream, const endpoint_url& url, const client_options& o,
+            const std::string& path, std::string* body, std::string* error) {
+  http::request<http::empty_body> req{http::verb::get, url.path_prefix + path, 11};
+  req.set(http::field::host, url.host);
+  if (!o.api_key.empty()) req.set(http::field::authorization, "Bearer " + o.api_key);
+  http::write(stream, req);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res);
+  if (res.result_int() != 200) {
+    *error = "GET " + path + ": HTTP " + std::to_string(res.result_int());
+    return false;
+  }
+  *body = std::move(res.body());
+  return true;
+}
+
 }  // namespace
+
+bool fetch_text(const client_options& options, const std::string& path, std::string* body,
+                std::string* error) {
+  endpoint_url url;
+  if (!parse_base_url(options.base_url, &url, error)) return false;
+  try {
+    asio::io_context io;
+    tcp::resolver resolver(io);
+    const auto endpoints = resolver.resolve(url.host, url.port);
+    if (!url.tls) {
+      beast::tcp_stream stream(io);
+      stream.expires_after(std::chrono::seconds(30));
+      stream.connect(endpoints);
+      return get_on(stream, url, options, path, body, error);
+    }
+    ssl::context tls(ssl::context::tls_client);
+    if (!configure_tls(options, tls, error)) return false;
+    beast::ssl_stream<beast::tcp_stream> stream(io, tls);
+    SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str());
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
+    beast::get_lowest_layer(stream).connect(endpoints);
+    stream.handshake(ssl::stream_base::client);
+    return get_on(stream, url, options, path, body, error);
+  } catch (const std::exception& e) {
+    *error = "GET " + path + ": " + e.what();
+    return false;
+  }
+}
 
 std::vector<request_timing> run_load(const client_options& options,
                                      const std::vector<bench_request>& requests,
@@ -274,23 +340,7 @@ std::vector<request_timing> run_load(const client_options& options,
   endpoint_url url;
   if (!parse_base_url(options.base_url, &url, error)) return {};
   ssl::context tls(ssl::context::tls_client);
-  if (url.tls) {
-    if (options.insecure) {
-      tls.set_verify_mode(ssl::verify_none);
-    } else {
-      tls.set_verify_mode(ssl::verify_peer);
-      if (!options.cacert.empty()) {
-        boost::system::error_code ec;
-        tls.load_verify_file(options.cacert, ec);
-        if (ec) {
-          *error = "--cacert " + options.cacert + ": " + ec.message();
-          return {};
-        }
-      } else {
-        tls.set_default_verify_paths();
-      }
-    }
-  }
+  if (url.tls && !configure_tls(options, tls, error)) return {};
   asio::io_context io;
   const int32_t slots = options.max_concurrency > 0 ? options.max_concurrency : 1 << 30;
   load_run run{options, url, &tls, requests, std::vector<request_timing>(requests.size()),

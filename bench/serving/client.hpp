@@ -30,6 +30,11 @@ struct endpoint_url {
 
 bool parse_base_url(const std::string& url, endpoint_url* out, std::string* error);
 
+// GET base_url + path (e.g. "/metrics") with the same TLS settings and key;
+// false and *error unless the answer is 200.
+bool fetch_text(const client_options& options, const std::string& path, std::string* body,
+                std::string* error);
+
 // Sends every request at its send_at_s (or as slots free up) and returns one
 // timing per request, in workload order. progress(done, total) is called as
 // requests finish.

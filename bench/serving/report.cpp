@@ -1,5 +1,7 @@
 #include "bench/serving/report.hpp"
 
+#include "bench/serving/sweep.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -49,7 +51,7 @@ std::string describe_machine() {
 
 std::string format_table(const run_summary& s, const slo& goal) {
   std::ostringstream o;
-  char buf[200];
+  char buf[512];  // the 8-line block below is ~330 bytes
   o << "============ Serving Benchmark Result ============\n";
   std::snprintf(buf, sizeof buf,
                 "Successful requests:     %d\nFailed requests:         %d\n"
@@ -106,54 +108,86 @@ nlohmann::json to_json(const run_summary& s, const client_options& client,
   };
 }
 
+namespace {
+
+std::string gnuplot_quote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+// One subplot: latency column p50 (solid) and p99 (dashed) of every curve,
+// each point named by its --point, the knee circled and labelled.
+void plot_latency(std::ostringstream& gp, const std::vector<sweep_curve>& curves,
+                  const std::string& data_path, const char* ylabel, int p50_column) {
+  gp << "set ylabel '" << ylabel << "'\nunset label\n";
+  for (std::size_t i = 0; i < curves.size(); ++i) {
+    const auto& c = curves[i];
+    if (!c.knee) continue;
+    const auto& p = c.points[*c.knee];
+    const double y = (*p.result)[p50_column == 2 ? "ttft_ms" : "tpot_ms"]["p50"].get<double>();
+    // A red ring on the point; the words in the lower right corner, where
+    // they cannot fall off the plot.
+    gp << "set label '' at " << p.output_throughput << "," << y << " point pt 6 ps 3 lc rgb 'red'\n";
+    gp << "set label " << gnuplot_quote("knee (" + c.label + "): " + p.point_text()) << " at graph 0.98,"
+       << 0.05 + 0.06 * static_cast<double>(i) << " right tc rgb 'red'\n";
+  }
+  gp << "plot ";
+  for (std::size_t i = 0; i < curves.size(); ++i) {
+    if (i) gp << ", ";
+    const std::string title = curves[i].label;
+    gp << "'" << data_path << "' index " << i << " using 1:" << p50_column
+       << " with linespoints lw 2 pt 7 lc " << i + 1 << " title " << gnuplot_quote(title + " p50")
+       << ", '' index " << i << " using 1:" << p50_column + 1 << " with linespoints dt 2 pt 6 lc "
+       << i + 1 << " title " << gnuplot_quote(title + " p99");
+    const bool named = !curves[i].points.empty() && !curves[i].points.front().point_name.empty();
+    if (named)
+      gp << ", '' index " << i << " using 1:" << p50_column << ":6 with labels offset 0,1 font ',8' "
+         << "tc lt " << i + 1 << " notitle";
+  }
+  gp << "\n";
+}
+
+}  // namespace
+
 bool plot_results(const std::vector<nlohmann::json>& results, const std::string& out_prefix,
-                  const std::string& format, std::string* error) {
-  const std::string terminal = format == "svg" ? "svg size 900,540" : "pngcairo size 900,540";
-  // Data: one block per label, rows sorted by throughput.
-  std::map<std::string, std::vector<const nlohmann::json*>> curves;
-  for (const auto& r : results) curves[r.value("label", "run")].push_back(&r);
+                  const std::string& format, double knee_gain, std::string* error) {
+  const std::string terminal = format == "svg" ? "svg size 1100,560 noenhanced" : "pngcairo size 1100,560 noenhanced";
+  std::vector<sweep_curve> curves = group_curves(results);
+  if (knee_gain > 0) mark_knees(curves, knee_gain);
+  // Data: one block per curve, in sweep order; column 6 names the point.
   const std::string data_path = out_prefix + ".dat";
   std::ofstream data(data_path);
-  for (auto& [label, runs] : curves) {
-    std::sort(runs.begin(), runs.end(), [](auto* a, auto* b) {
-      return a->value("output_throughput", 0.0) < b->value("output_throughput", 0.0);
-    });
-    data << "# " << label << "\n";
-    for (const auto* r : runs)
-      data << (*r)["output_throughput"].get<double>() << " " << (*r)["ttft_ms"]["p50"].get<double>()
-           << " " << (*r)["ttft_ms"]["p99"].get<double>() << " " << (*r)["tpot_ms"]["p50"].get<double>()
-           << " " << (*r)["tpot_ms"]["p99"].get<double>() << "\n";
+  for (const auto& c : curves) {
+    data << "# " << c.label << "\n";
+    for (const auto& p : c.points) {
+      const auto& r = *p.result;
+      data << p.output_throughput << " " << r["ttft_ms"]["p50"].get<double>() << " "
+           << r["ttft_ms"]["p99"].get<double>() << " " << r["tpot_ms"]["p50"].get<double>() << " "
+           << r["tpot_ms"]["p99"].get<double>() << " \"" << p.point_text() << "\"\n";
+    }
     data << "\n\n";
   }
   data.close();
   std::ostringstream gp;
   gp << "set terminal " << terminal << "\nset grid\nset key top left\n";
+  // Room around the data for the point names.
+  gp << "set offsets graph 0.08, graph 0.12, graph 0.12, graph 0.05\n";
   gp << "set output '" << out_prefix << "_latency_vs_throughput." << format << "'\n";
-  gp << "set multiplot layout 1,2 title 'Latency vs output throughput'\n";
-  gp << "set xlabel 'output tokens/s'\nset ylabel 'TTFT (ms)'\n";
-  gp << "plot ";
-  int i = 0;
-  for (const auto& [label, runs] : curves) {
-    if (i) gp << ", ";
-    gp << "'" << data_path << "' index " << i << " using 1:2 with linespoints title '" << label
-       << " p50', '' index " << i << " using 1:3 with linespoints dt 2 title '" << label << " p99'";
-    ++i;
-  }
-  gp << "\nset ylabel 'TPOT (ms)'\nplot ";
-  i = 0;
-  for (const auto& [label, runs] : curves) {
-    if (i) gp << ", ";
-    gp << "'" << data_path << "' index " << i << " using 1:4 with linespoints title '" << label
-       << " p50', '' index " << i << " using 1:5 with linespoints dt 2 title '" << label << " p99'";
-    ++i;
-  }
-  gp << "\nunset multiplot\n";
-  // Percentile bars of the last run of each label.
+  gp << "set multiplot layout 1,2 title 'Latency vs output throughput (p50 solid, p99 dashed)'\n";
+  gp << "set xlabel 'output tokens/s'\n";
+  plot_latency(gp, curves, data_path, "TTFT (ms)", 2);
+  plot_latency(gp, curves, data_path, "TPOT (ms)", 4);
+  gp << "unset multiplot\nunset label\nset offsets 0, 0, 0, 0\n";
+  // Percentile bars of the highest-throughput run of each curve.
   const std::string bars_path = out_prefix + "_bars.dat";
   std::ofstream bars(bars_path);
-  for (const auto& [label, runs] : curves) {
-    const auto& r = *runs.back();
-    bars << '"' << label << "\" " << r["ttft_ms"]["p50"] << " " << r["ttft_ms"]["p90"] << " "
+  for (const auto& c : curves) {
+    const auto best = std::max_element(c.points.begin(), c.points.end(), [](const auto& a, const auto& b) {
+      return a.output_throughput < b.output_throughput;
+    });
+    const auto& r = *best->result;
+    bars << '"' << c.label << "\" " << r["ttft_ms"]["p50"] << " " << r["ttft_ms"]["p90"] << " "
          << r["ttft_ms"]["p99"] << " " << r["tpot_ms"]["p50"] << " " << r["tpot_ms"]["p90"] << " "
          << r["tpot_ms"]["p99"] << "\n";
   }

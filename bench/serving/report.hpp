@@ -19,9 +19,11 @@ nlohmann::json to_json(const run_summary& s, const client_options& client,
 
 // Writes PNG or SVG charts (by the extension of out_prefix + ".png"/".svg"):
 // <prefix>_latency_vs_throughput and <prefix>_percentiles. Results are grouped
-// into curves by their "label". Returns false and *error if gnuplot fails.
+// into curves by their "label" and ordered by their "point" (see sweep.hpp);
+// each point is named on the chart. knee_gain > 0 marks each curve's knee
+// (find_knee). Returns false and *error if gnuplot fails.
 bool plot_results(const std::vector<nlohmann::json>& results, const std::string& out_prefix,
-                  const std::string& format, std::string* error);
+                  const std::string& format, double knee_gain, std::string* error);
 
 // Where the run happened: CPU model and GPU names when nvidia-smi answers.
 std::string describe_machine();

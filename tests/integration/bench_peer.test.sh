@@ -25,6 +25,10 @@ for name in ("run_20", "run_inf", "chat"):
     assert r["failed"] == 0, r["errors"]
     assert r["ttft_ms"]["p50"] > 0 and r["e2e_ms"]["p99"] >= r["e2e_ms"]["p50"]
     assert r["parameters"]["model"] == "peer"
+    # The peer sleeps 2 ms before every chunk: each event must be timed as it
+    # arrives, not when the stream (or a read buffer) is complete.
+    assert r["tpot_ms"]["p50"] >= 1.5 and r["itl_ms"]["p50"] >= 1.5, (name, r["tpot_ms"], r["itl_ms"])
+    assert r["e2e_ms"]["p50"] - r["ttft_ms"]["p50"] >= 4, (name, r["ttft_ms"], r["e2e_ms"])
 r = json.load(open(f"{d}/chat.json"))
 assert r["completed"] == 4 and r["total_output_tokens"] == 20, r
 print("bench JSON checked")

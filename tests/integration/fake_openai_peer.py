@@ -11,6 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Every SSE chunk leaves at once (as a streaming server's should): with
+    # Nagle's algorithm, chunks on a reused connection go out in pairs.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass
