@@ -234,11 +234,8 @@ int run_serve(int argc, char** argv) {
     std::fprintf(stderr, "troupe serve: %s\n", error.c_str());
     return 2;
   }
-  if (cfg.auth.disabled) {
-    std::fprintf(stderr,
-                 "troupe: WARNING: authentication is DISABLED ([auth] disabled / --no-auth): "
-                 "anyone who can reach this port can use the model\n");
-  } else {
+  // (security_hooks announces a disabled auth loudly itself.)
+  if (!cfg.auth.disabled) {
     std::fprintf(stderr, "troupe: auth: %zu static key(s), API keys from %s%s\n",
                  cfg.auth.api_keys.size(), sec.keys_db.c_str(),
                  cfg.auth.jwt_enabled ? ", JWT bearer tokens" : "");
