@@ -9,7 +9,9 @@ save_pretrained. For each prompt (random token ids) the reference keeps the
 logits of a fixed set of probe ids (random ones plus each position's top 8)
 at every position, and 32 greedy tokens from model.generate.
 
-    python3 make_large_shape_reference.py OUT_DIR 1b|8b [...]
+    python3 make_large_shape_reference.py OUT_DIR [--no-reference] 1b|8b [...]
+
+--no-reference only makes the checkpoints (for benchmarks).
 
 writes OUT_DIR/<shape>/{config.json, model*.safetensors, reference.json}.
 Run it on the GPU machine (an 8B shape is 16 GB: it cannot travel).
@@ -91,11 +93,17 @@ def reference(model, seed, like=None):
 
 def main():
     out_dir, shapes = sys.argv[1], sys.argv[2:]
+    with_reference = "--no-reference" not in shapes
+    shapes = [s for s in shapes if s != "--no-reference"]
     for shape in shapes:
         t0 = time.time()
         model = build(shape, seed=1234)
-        ref = reference(model, seed=99)
         path = os.path.join(out_dir, shape)
+        if not with_reference:
+            model.save_pretrained(path, safe_serialization=True, max_shard_size="5GB")
+            print(f"{shape}: saved to {path} in {time.time() - t0:.0f} s", flush=True)
+            continue
+        ref = reference(model, seed=99)
         model.save_pretrained(path, safe_serialization=True, max_shard_size="5GB")
         with open(os.path.join(path, "reference.json"), "w") as f:
             json.dump(ref, f)
