@@ -9,44 +9,21 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/engine/exec/cpu_executor.hpp"
+#include "tests/engine/exec/reference_logits.hpp"
 #include "tests/engine/exec/step_batches.hpp"
 
 using namespace troupe;
 using troupe::test::contiguous_blocks;
 using troupe::test::make_step;
 using troupe::test::seq_chunk;
+using troupe::test::load_reference;
+using troupe::test::reference_prompt;
+using troupe::test::source_path;
 
 namespace {
 
 constexpr int32_t k_block_size = 16;
 constexpr double k_max_relative_error = 1e-4;
-
-struct reference_prompt {
-  std::string text;
-  std::vector<int32_t> input_ids;
-  std::vector<int32_t> probe_ids;
-  std::vector<std::vector<float>> logits;  // [position][probe]
-  std::vector<int32_t> greedy_ids;
-};
-
-std::string source_path(const std::string& relative) {
-  return std::string(TROUPE_SOURCE_DIR) + "/" + relative;
-}
-
-std::vector<reference_prompt> load_reference(const std::string& model) {
-  std::ifstream in(source_path("tests/data/reference/logits_" + model + ".json"));
-  EXPECT_TRUE(in) << "reference data for " << model << " is missing";
-  if (!in) return {};
-  auto doc = nlohmann::json::parse(in);
-  std::vector<reference_prompt> out;
-  for (const auto& p : doc.at("prompts")) {
-    out.push_back({p.at("text").get<std::string>(), p.at("input_ids").get<std::vector<int32_t>>(),
-                   p.at("probe_token_ids").get<std::vector<int32_t>>(),
-                   p.at("logits").get<std::vector<std::vector<float>>>(),
-                   p.at("greedy_ids").get<std::vector<int32_t>>()});
-  }
-  return out;
-}
 
 std::unique_ptr<engine::executor> open_model(const std::string& model) {
   engine::cpu_executor_options options;

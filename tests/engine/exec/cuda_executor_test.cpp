@@ -15,12 +15,17 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/engine/exec/cuda_executor_adapter.hpp"
+#include "tests/engine/exec/reference_logits.hpp"
 #include "tests/engine/exec/step_batches.hpp"
 
 using namespace troupe;
 using troupe::test::contiguous_blocks;
 using troupe::test::make_step;
 using troupe::test::seq_chunk;
+using troupe::test::load_reference;
+using troupe::test::load_reference_file_abs;
+using troupe::test::reference_prompt;
+using troupe::test::source_path;
 
 namespace {
 
@@ -32,40 +37,8 @@ constexpr int32_t k_block_size = 16;
 constexpr double k_max_relative_error = 1.5e-2;
 constexpr double k_max_relative_error_fp32 = 2.5e-2;
 
-struct reference_prompt {
-  std::vector<int32_t> input_ids;
-  std::vector<int32_t> probe_ids;
-  std::vector<std::vector<float>> logits;  // [position][probe]
-  std::vector<int32_t> greedy_ids;
-};
-
-std::string source_path(const std::string& relative) {
-  return std::string(TROUPE_SOURCE_DIR) + "/" + relative;
-}
-
-std::vector<reference_prompt> load_reference_file_abs(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in) << "reference data " << path << " is missing";
-  if (!in) return {};
-  auto doc = nlohmann::json::parse(in);
-  std::vector<reference_prompt> out;
-  for (const auto& p : doc.at("prompts"))
-    out.push_back({p.at("input_ids").get<std::vector<int32_t>>(),
-                   p.at("probe_token_ids").get<std::vector<int32_t>>(),
-                   p.at("logits").get<std::vector<std::vector<float>>>(),
-                   p.at("greedy_ids").get<std::vector<int32_t>>()});
-  return out;
-}
-
-std::vector<reference_prompt> load_reference_file(const std::string& path) {
-  return load_reference_file_abs(source_path(path));
-}
-
-std::vector<reference_prompt> load_reference(const std::string& model) {
-  return load_reference_file("tests/data/reference/logits_" + model + ".json");
-}
 std::vector<reference_prompt> load_bf16_reference(const std::string& model) {
-  return load_reference_file("tests/gpu/data/logits_bf16_" + model + ".json");
+  return load_reference_file_abs(source_path("tests/gpu/data/logits_bf16_" + model + ".json"));
 }
 
 std::unique_ptr<engine::executor> open_model(const std::string& model, bool graphs = true,
