@@ -15,6 +15,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "net/server/generation_tally.hpp"
 #include "net/server/session.hpp"
 
 namespace troupe::net::detail {
@@ -88,34 +89,10 @@ asio::awaitable<bool> serve_generation(Stream& stream, http_out& out, const std:
   auto q = std::make_shared<event_queue>(ex);
   std::string err_msg;
   actors::generation_service& service = st.router.service();
-  request_record rec;
-  rec.request_id = gen.request.request_id;
-  rec.principal_id = gen.who.id;
-  rec.model = gen.request.model;
-  rec.endpoint = gen.endpoint;
-  rec.client_address = client_address;
-  rec.prompt_text = gen.prompt_text;
-  if (gen.prompt_text) rec.output_text.emplace();
-  rec.started_at_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch()).count();
-  // The engine's token counts come with its last event. A request that ends
-  // before it (the client left) is counted from what reached the edge, so the
-  // log and the tokens-per-minute bucket see the work done, not nothing (an
-  // abandoned stream was refunded its whole reservation).
-  bool engine_counted = false;
-  int64_t num_edge_tokens = 0;
+  generation_tally tally(gen.request, gen.who, gen.endpoint, client_address, gen.prompt_text, t0);
   auto record = [&](int status, const std::string& finish) {
-    rec.status = status;
-    rec.finish_reason = finish;
-    rec.prompt_tokens = gen.formatter->prompt_tokens();
-    rec.completion_tokens = gen.formatter->completion_tokens();
-    if (!engine_counted && num_edge_tokens > 0) {
-      rec.prompt_tokens = static_cast<int64_t>(gen.request.prompt_token_ids.size());
-      rec.completion_tokens = num_edge_tokens;
-    }
-    rec.total_ms = seconds_since(t0) * 1000.0;
-    st.router.hooks().record(gen.who, gen.estimated_tokens, rec);
-    if (status == 200) st.router.metrics().generation_finished(finish, seconds_since(t0));
+    st.router.hooks().record(gen.who, gen.estimated_tokens, tally.finish(status, finish));
+    if (status == 200) st.router.metrics().generation_finished(finish, tally.seconds());
   };
 
   actors::service_error err = service.start(gen.request, make_sink(st.gate, q), &err_msg);
@@ -181,17 +158,7 @@ asio::awaitable<bool> serve_generation(Stream& stream, http_out& out, const std:
     bool complete = false;
     std::optional<api_error> failure;
     while (!q->events.empty() && !complete) {
-      if (rec.output_text && q->events.front().index == 0) *rec.output_text += q->events.front().text_delta;
-      num_edge_tokens += static_cast<int64_t>(q->events.front().token_ids.size());
-      if (q->events.front().done) {
-        engine_counted = true;
-        rec.queue_time_ms = q->events.front().queue_time_ms;
-        rec.ttft_ms = q->events.front().ttft_ms;
-      } else if (rec.ttft_ms == 0 && !q->events.front().token_ids.empty()) {
-        // The engine reports its timings only with the last event; a request
-        // the client abandons midway keeps the edge's own time to first token.
-        rec.ttft_ms = std::max(seconds_since(t0) * 1000.0, 0.001);
-      }
+      tally.on_event(q->events.front());
       format_step step = gen.formatter->on_event(q->events.front());
       q->events.pop_front();
       bytes += step.bytes;

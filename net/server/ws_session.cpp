@@ -15,6 +15,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <nlohmann/json.hpp>
 
+#include "net/server/generation_tally.hpp"
 #include "net/server/session.hpp"
 
 namespace troupe::net::detail {
@@ -30,9 +31,7 @@ struct lane {
   std::string stream_id;
   std::unique_ptr<ws_response_formatter> formatter;
   int64_t estimated_tokens = 0;
-  int64_t num_prompt_tokens = 0;
-  std::chrono::steady_clock::time_point t0;
-  request_record rec;  // filled as the request goes, written when it ends
+  generation_tally tally;  // its log row, filled as the request goes
 };
 
 template <class Stream>
@@ -70,13 +69,8 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
 
   // Writes the lane's log row and settles its token reservation; returns its seconds.
   double record_lane(lane& l, int status, const std::string& reason) {
-    request_record& rec = l.rec;
-    rec.status = status;
-    rec.finish_reason = reason;
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - l.t0).count();
-    rec.total_ms = secs * 1000.0;
-    st->router.hooks().record(who, l.estimated_tokens, rec);
-    return secs;
+    st->router.hooks().record(who, l.estimated_tokens, l.tally.finish(status, reason));
+    return l.tally.seconds();
   }
 
   void finish_lane(std::map<std::string, lane>::iterator it, int status, const std::string& reason) {
@@ -91,26 +85,7 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
     auto it = lanes.find(request_id);
     if (it == lanes.end()) return;  // cancelled lane: late events are dropped
     std::vector<std::string> frames;
-    if (it->second.rec.output_text && ev.index == 0) *it->second.rec.output_text += ev.text_delta;
-    // Until the engine's final counts arrive, count what reached the edge (a
-    // lane cut short is logged and charged for the tokens it got).
-    if (!ev.token_ids.empty()) {
-      request_record& rec = it->second.rec;
-      if (rec.completion_tokens == 0) {
-        rec.prompt_tokens = it->second.num_prompt_tokens;
-        rec.ttft_ms = std::max(1000.0 * std::chrono::duration<double>(
-                                             std::chrono::steady_clock::now() - it->second.t0).count(),
-                               0.001);
-      }
-      rec.completion_tokens += static_cast<int64_t>(ev.token_ids.size());
-    }
-    if (ev.done) {
-      request_record& rec = it->second.rec;
-      rec.prompt_tokens = ev.prompt_tokens;
-      rec.completion_tokens = ev.completion_tokens;
-      rec.queue_time_ms = ev.queue_time_ms;
-      rec.ttft_ms = ev.ttft_ms;
-    }
+    it->second.tally.on_event(ev);
     bool terminal = it->second.formatter->on_event(ev, &frames);
     for (auto& f : frames) send(std::move(f));
     if (out.size() > static_cast<size_t>(st->limits.max_queued_writes)) {
@@ -146,8 +121,7 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
     rec.endpoint = "ws:/v1/responses";
     rec.status = status;
     rec.client_address = client_address;
-    rec.started_at_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch()).count();
+    rec.started_at_unix_ms = unix_now_ms();
     st->router.hooks().record(who, /*estimated_tokens=*/0, rec);
   }
 
@@ -214,21 +188,9 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
       return error_event(e, stream_id);
     }
     send(gen.formatter->created_event());
-    lane l;
-    l.stream_id = stream_id;
-    l.formatter = std::move(gen.formatter);
-    l.estimated_tokens = gen.estimated_tokens;
-    l.num_prompt_tokens = static_cast<int64_t>(gen.request.prompt_token_ids.size());
-    l.t0 = std::chrono::steady_clock::now();
-    l.rec.request_id = request_id;
-    l.rec.principal_id = who.id;
-    l.rec.model = gen.request.model;
-    l.rec.endpoint = "ws:/v1/responses";
-    l.rec.client_address = client_address;
-    l.rec.prompt_text = gen.prompt_text;
-    if (gen.prompt_text) l.rec.output_text.emplace();
-    l.rec.started_at_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch()).count();
+    lane l{stream_id, std::move(gen.formatter), gen.estimated_tokens,
+           generation_tally(gen.request, who, "ws:/v1/responses", client_address, gen.prompt_text,
+                            generation_tally::clock_type::now())};
     lanes.emplace(request_id, std::move(l));
   }
 

@@ -1,0 +1,43 @@
+#pragma once
+// The request-log row of one generation, filled from its engine events as a
+// session (HTTP or WebSocket) passes them on:
+//   - output text (only when the prompt text is kept): choice 0's deltas;
+//   - token counts, queue time, TTFT: the engine's, which come with the
+//     request's last event; until then what reached the edge, so a request
+//     cut short (the client left) is logged and charged for the tokens it
+//     got instead of nothing.
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "actors/generation_service.hpp"
+#include "net/edge/request_hooks.hpp"
+
+namespace troupe::net::detail {
+
+class generation_tally {
+ public:
+  using clock_type = std::chrono::steady_clock;
+
+  generation_tally(const actors::generation_request& request, const principal& who,
+                   std::string endpoint, std::string client_address,
+                   std::optional<std::string> prompt_text, clock_type::time_point t0);
+
+  void on_event(const actors::generation_event& ev);
+
+  // The row as it stands, its status and finish reason set and its total
+  // time measured now.
+  const request_record& finish(int status, const std::string& finish_reason);
+  double seconds() const;
+
+ private:
+  request_record rec_;
+  clock_type::time_point t0_;  // times (TTFT, total) count from here
+  int64_t num_prompt_tokens_ = 0;
+  bool engine_counted_ = false;
+};
+
+// Wall-clock Unix milliseconds (request log timestamps).
+int64_t unix_now_ms();
+
+}  // namespace troupe::net::detail
