@@ -109,11 +109,13 @@ http_out api_router::handle(const http_in& in) {
   if (path == "/metrics") {
     http_out out;
     out.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    std::string engine = service_.metrics_text();
-    if (!engine.empty() && engine.back() != '\n') engine += '\n';
-    engine += hooks_.metrics_text();
-    if (!engine.empty() && engine.back() != '\n') engine += '\n';
-    out.body = metrics_.render(engine);
+    // Each source's text as whole lines, one after the other.
+    std::string families;
+    for (const std::string& text : {service_.metrics_text(), hooks_.metrics_text()}) {
+      families += text;
+      if (!families.empty() && families.back() != '\n') families += '\n';
+    }
+    out.body = metrics_.render(families);
     return finish(std::move(out));
   }
   if (path == "/v1/responses")
@@ -193,12 +195,11 @@ http_out api_router::detokenize(const http_in& in) {
 }
 
 std::optional<api_error> api_router::prepare(openai_request& req, api_kind kind, bool chat_messages,
-                                             const principal& who, actors::generation_request* out,
-                                             int64_t* estimated_tokens, admission* admitted,
-                                             std::optional<std::string>* log_prompt_text) {
+                                             const principal& who, prepared_generation* out) {
   const actors::model_info m = service_.model();
   if (!req.model.empty() && req.model != m.id) return model_not_found(req.model);
   const std::string prompt_param = chat_messages ? (kind == api_kind::chat ? "messages" : "input") : "prompt";
+  const bool keep_text = hooks_.wants_text();
   std::vector<int32_t> ids;
   if (chat_messages) {
     std::string err;
@@ -208,13 +209,13 @@ std::optional<api_error> api_router::prepare(openai_request& req, api_kind kind,
       return invalid_request("Cannot render the messages with the chat template: " + err, prompt_param);
     }
     ids = service_.tokenize(*rendered, /*add_special_tokens=*/false);
-    if (hooks_.wants_text()) *log_prompt_text = *rendered;
+    if (keep_text) out->prompt_text = *rendered;
   } else if (req.prompt_text) {
     ids = service_.tokenize(*req.prompt_text, /*add_special_tokens=*/true);
-    if (hooks_.wants_text()) *log_prompt_text = *req.prompt_text;
+    if (keep_text) out->prompt_text = *req.prompt_text;
   } else {
     ids = std::move(req.prompt_token_ids);
-    if (hooks_.wants_text()) *log_prompt_text = service_.detokenize(ids);
+    if (keep_text) out->prompt_text = service_.detokenize(ids);
   }
   if (ids.empty()) return invalid_request("The prompt is empty.", prompt_param);
   const int64_t prompt_len = static_cast<int64_t>(ids.size());
@@ -237,25 +238,29 @@ std::optional<api_error> api_router::prepare(openai_request& req, api_kind kind,
   // kUnboundedEstimate per choice; record() corrects to the real count.
   constexpr int64_t kUnboundedEstimate = 1024;
   const int64_t reserved = req.max_tokens ? max_tokens : std::min(max_tokens, kUnboundedEstimate);
-  *estimated_tokens = prompt_len + reserved * req.n;
-  if (auto refusal = hooks_.admit(who, m.id, *estimated_tokens, admitted)) return from_refusal(*refusal);
+  out->estimated_tokens = prompt_len + reserved * req.n;
+  admission admitted;
+  if (auto refusal = hooks_.admit(who, m.id, out->estimated_tokens, &admitted))
+    return from_refusal(*refusal);
+  out->headers = std::move(admitted.headers);
 
-  out->model = m.id;
-  out->prompt_token_ids = std::move(ids);
-  out->add_special_tokens = false;
-  out->params = req.params;
-  if (!req.has_temperature && m.default_temperature) out->params.temperature = *m.default_temperature;
-  if (!req.has_top_p && m.default_top_p) out->params.top_p = *m.default_top_p;
-  if (!req.has_top_k && m.default_top_k) out->params.top_k = std::max(0, *m.default_top_k);
+  actors::generation_request& r = out->request;
+  r.model = m.id;
+  r.prompt_token_ids = std::move(ids);
+  r.add_special_tokens = false;
+  r.params = req.params;
+  if (!req.has_temperature && m.default_temperature) r.params.temperature = *m.default_temperature;
+  if (!req.has_top_p && m.default_top_p) r.params.top_p = *m.default_top_p;
+  if (!req.has_top_k && m.default_top_k) r.params.top_k = std::max(0, *m.default_top_k);
   if (!req.has_repetition_penalty && m.default_repetition_penalty)
-    out->params.repetition_penalty = *m.default_repetition_penalty;
-  out->params.max_tokens = static_cast<int32_t>(max_tokens);
-  out->params.return_logprobs = req.logprobs;
-  out->params.num_top_logprobs = req.top_logprobs;
-  out->has_seed = req.has_seed;
-  out->stop = req.stop;
-  out->n = req.n;
-  out->principal = who.id;
+    r.params.repetition_penalty = *m.default_repetition_penalty;
+  r.params.max_tokens = static_cast<int32_t>(max_tokens);
+  r.params.return_logprobs = req.logprobs;
+  r.params.num_top_logprobs = req.top_logprobs;
+  r.has_seed = req.has_seed;
+  r.stop = req.stop;
+  r.n = req.n;
+  r.principal = who.id;
   return std::nullopt;
 }
 
@@ -268,11 +273,7 @@ http_out api_router::generation(const http_in& in, api_kind kind, const principa
   // Client-chosen text: bounded before it reaches the log.
   *requested_model = req.model.empty() ? service_.model().id : req.model.substr(0, 256);
   auto pending = std::make_shared<pending_generation>();
-  admission admitted;
-  if (auto e = prepare(req, kind, kind == api_kind::chat, who, &pending->request, &pending->estimated_tokens,
-                       &admitted, &pending->prompt_text))
-    return error_reply(*e);
-  pending->headers = std::move(admitted.headers);
+  if (auto e = prepare(req, kind, kind == api_kind::chat, who, pending.get())) return error_reply(*e);
   pending->request.request_id = new_id(kind == api_kind::chat ? "chatcmpl-" : "cmpl-");
   openai_formatter::options fo;
   fo.kind = kind;
@@ -301,9 +302,7 @@ std::variant<pending_ws_generation, api_error> api_router::prepare_response_crea
   openai_request& req = std::get<openai_request>(parsed);
   pending_ws_generation out;
   // Responses default to "up to the context" like chat.
-  admission admitted;
-  if (auto e = prepare(req, api_kind::chat, /*chat_messages=*/true, who, &out.request, &out.estimated_tokens,
-                       &admitted, &out.prompt_text)) {
+  if (auto e = prepare(req, api_kind::chat, /*chat_messages=*/true, who, &out)) {
     if (e->param == "messages") e->param = "input";
     return *e;
   }

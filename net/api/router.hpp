@@ -29,16 +29,21 @@ struct http_in {
   std::string client_address;
 };
 
-// A generation that passed every check; the session starts it.
-struct pending_generation {
+// What prepare() makes of a request that passed every check (model, prompt,
+// context, admission), for HTTP and WebSocket alike.
+struct prepared_generation {
   actors::generation_request request;
+  int64_t estimated_tokens = 0;                // what admission reserved
+  std::map<std::string, std::string> headers;  // x-ratelimit-* from admission
+  std::optional<std::string> prompt_text;      // for the request log, when it keeps text
+};
+
+// A generation that passed every check; the session starts it.
+struct pending_generation : prepared_generation {
   std::unique_ptr<openai_formatter> formatter;
   bool stream = false;
   principal who;
-  int64_t estimated_tokens = 0;
   std::string endpoint;
-  std::map<std::string, std::string> headers;  // x-ratelimit-* from admission
-  std::optional<std::string> prompt_text;      // for the request log, when it keeps text
 };
 
 struct http_out {
@@ -50,12 +55,10 @@ struct http_out {
   std::shared_ptr<pending_generation> generation;  // set: stream this instead of body
 };
 
-// A prepared Responses-WebSocket generation.
-struct pending_ws_generation {
-  actors::generation_request request;
+// A prepared Responses-WebSocket generation (admission headers unused: the
+// upgrade's response has gone).
+struct pending_ws_generation : prepared_generation {
   std::unique_ptr<ws_response_formatter> formatter;
-  int64_t estimated_tokens = 0;
-  std::optional<std::string> prompt_text;  // for the request log, when it keeps text
 };
 
 class api_router {
@@ -87,9 +90,7 @@ class api_router {
   http_out models(const std::string& path);
   // Model check, prompt → token ids, max_tokens and context checks, admission.
   std::optional<api_error> prepare(openai_request& req, api_kind kind, bool chat_messages,
-                                   const principal& who, actors::generation_request* out,
-                                   int64_t* estimated_tokens, admission* admitted,
-                                   std::optional<std::string>* log_prompt_text);
+                                   const principal& who, prepared_generation* out);
 
   actors::generation_service& service_;
   request_hooks& hooks_;
