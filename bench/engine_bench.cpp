@@ -123,7 +123,7 @@ struct bench_args {
   int32_t max_num_seqs = 64;
   int32_t budget = 2048;
   int32_t vocab_size = 32000;
-  int64_t num_blocks = 4096;
+  int64_t num_blocks = 0;  // KV blocks; 0: 4096 synthetic, as memory allows on CUDA
   float temperature = 0.0f;
   double step_ms = 0.0;
   std::string model_dir;
@@ -235,7 +235,7 @@ int main(int argc, char** argv) {
       gpu::cuda_executor_options o;
       o.max_num_seqs = a.max_num_seqs;
       o.max_num_batched_tokens = a.budget;
-      o.max_kv_blocks = a.num_blocks > 0 && a.num_blocks != 4096 ? a.num_blocks : 0;
+      o.max_kv_blocks = a.num_blocks;
       std::string error;
       auto exec = engine::make_cuda_executor(a.model_dir, o, &error);
       if (!exec) {
@@ -247,7 +247,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   for (auto policy : policies) {
-    auto exec = std::make_unique<synthetic_executor>(a.vocab_size, a.num_blocks, 16, a.step_ms);
+    auto exec = std::make_unique<synthetic_executor>(a.vocab_size, a.num_blocks > 0 ? a.num_blocks : 4096,
+                                                     16, a.step_ms);
     const double* sampler_seconds = &exec->sampler_seconds;
     const std::string label = "synthetic vocab " + std::to_string(a.vocab_size);
     run(label.c_str(), std::move(exec), a, policy, sampler_seconds);
