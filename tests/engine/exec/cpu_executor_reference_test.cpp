@@ -9,12 +9,15 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/engine/exec/cpu_executor.hpp"
+#include "actors/engine/tokenizer/tokenizer.hpp"
 #include "tests/engine/exec/reference_logits.hpp"
 #include "tests/engine/exec/step_batches.hpp"
 
 using namespace troupe;
 using troupe::test::contiguous_blocks;
+using troupe::test::greedy_batch;
 using troupe::test::make_step;
+using troupe::test::model_dir;
 using troupe::test::seq_chunk;
 using troupe::test::load_reference;
 using troupe::test::reference_prompt;
@@ -30,7 +33,7 @@ std::unique_ptr<engine::executor> open_model(const std::string& model) {
   options.num_kv_blocks = 64;
   options.num_threads = 2;
   std::string error;
-  auto exec = engine::make_cpu_executor(source_path("tests/data/models/" + model), options, &error);
+  auto exec = engine::make_cpu_executor(model_dir(model), options, &error);
   EXPECT_TRUE(exec) << error;
   return exec;
 }
@@ -81,29 +84,12 @@ void expect_logits_match(const std::string& model, int32_t chunk_size) {
   }
 }
 
-// Prefills the prompt, then decodes one token per step through the KV cache.
-std::vector<int32_t> greedy_continuation(engine::executor& exec, const std::vector<int32_t>& ids,
-                                         int32_t num_new_tokens) {
-  const int32_t total = static_cast<int32_t>(ids.size()) + num_new_tokens;
-  auto table = contiguous_blocks(5, total, k_block_size);
-  std::reverse(table.begin(), table.end());  // any blocks will do
-  std::vector<int32_t> out;
-  auto result = exec.execute(make_step({{ids, 0, table}}, k_block_size));
-  out.push_back(result.sampled_token_ids.at(0));
-  while (static_cast<int32_t>(out.size()) < num_new_tokens) {
-    const int32_t position = static_cast<int32_t>(ids.size() + out.size()) - 1;
-    result = exec.execute(make_step({{{out.back()}, position, table}}, k_block_size));
-    out.push_back(result.sampled_token_ids.at(0));
-  }
-  return out;
-}
-
 void expect_greedy_match(const std::string& model) {
   auto exec = open_model(model);
   ASSERT_TRUE(exec);
   for (const auto& prompt : load_reference(model)) {
-    auto ids = greedy_continuation(*exec, prompt.input_ids,
-                                   static_cast<int32_t>(prompt.greedy_ids.size()));
+    auto ids = greedy_batch(*exec, {prompt.input_ids},
+                            static_cast<int32_t>(prompt.greedy_ids.size()))[0];
     EXPECT_EQ(ids, prompt.greedy_ids) << model << " prompt '" << prompt.text << "'";
   }
 }
@@ -116,6 +102,22 @@ TEST(CpuExecutorReference, TinyLlama3LogitsMatchTransformers) {
 
 TEST(CpuExecutorReference, TinyQwen2LogitsMatchTransformers) {
   expect_logits_match("tiny-qwen2", 0);
+}
+
+// The bundled trained model on text prompts (passages of its corpus and
+// ChatML turns): transformers' token ids, logits and 32 greedy tokens
+// (tools/reference/make_trained_model_reference.py). Its logits are peaked,
+// so greedy decoding is a sharp check here, unlike on random weights.
+TEST(CpuExecutorReference, TrainedModelTokensLogitsAndGreedyMatchTransformers) {
+  const auto prompts = load_reference("troupe-tiny-chat");
+  ASSERT_EQ(prompts.size(), 8u);
+  std::string error;
+  auto tok = engine::tokenizer::load(model_dir("troupe-tiny-chat") + "/tokenizer.json", &error);
+  ASSERT_TRUE(tok) << error;
+  for (const auto& p : prompts) EXPECT_EQ(tok->encode(p.text, true), p.input_ids) << p.text;
+  expect_logits_match("troupe-tiny-chat", 0);
+  expect_logits_match("troupe-tiny-chat", 7);
+  expect_greedy_match("troupe-tiny-chat");
 }
 
 TEST(CpuExecutorReference, ChunkedPrefillGivesTheSameLogitsAsOneGo) {

@@ -19,8 +19,12 @@
 #include "tests/engine/exec/step_batches.hpp"
 
 using namespace troupe;
+using troupe::test::common_prefix;
 using troupe::test::contiguous_blocks;
+using troupe::test::greedy_batch;
 using troupe::test::make_step;
+using troupe::test::model_dir;
+using troupe::test::prompt_error;
 using troupe::test::seq_chunk;
 using troupe::test::load_reference;
 using troupe::test::load_reference_file_abs;
@@ -52,50 +56,9 @@ std::unique_ptr<engine::executor> open_model(const std::string& model, bool grap
   options.gemv_max_rows = gemv_max_rows;
   options.verbose = false;
   std::string error;
-  auto exec = engine::make_cuda_executor(source_path("tests/data/models/" + model), options, &error);
+  auto exec = engine::make_cuda_executor(model_dir(model), options, &error);
   EXPECT_TRUE(exec) << error;
   return exec;
-}
-
-// ||ours[probe] - ref|| / ||ref|| summed over every position of a prompt.
-double prompt_error(const float* logits, int32_t vocab, const reference_prompt& p) {
-  double diff = 0.0, norm = 0.0;
-  for (std::size_t pos = 0; pos < p.input_ids.size(); ++pos)
-    for (std::size_t i = 0; i < p.probe_ids.size(); ++i) {
-      const double d = double{logits[pos * vocab + p.probe_ids[i]]} - p.logits[pos][i];
-      diff += d * d;
-      norm += double{p.logits[pos][i]} * p.logits[pos][i];
-    }
-  return std::sqrt(diff / norm);
-}
-
-// Greedy continuations of several prompts decoded together, one token per step.
-std::vector<std::vector<int32_t>> greedy_batch(engine::executor& exec,
-                                               const std::vector<std::vector<int32_t>>& prompts,
-                                               int32_t num_new_tokens) {
-  std::vector<std::vector<int32_t>> tables, out(prompts.size());
-  std::vector<seq_chunk> chunks;
-  int32_t next_block = 0;
-  for (const auto& ids : prompts) {
-    const int32_t total = static_cast<int32_t>(ids.size()) + num_new_tokens;
-    auto table = contiguous_blocks(next_block, total, k_block_size);
-    next_block += static_cast<int32_t>(table.size());
-    std::reverse(table.begin(), table.end());  // any blocks will do
-    tables.push_back(table);
-    chunks.push_back({ids, 0, table});
-  }
-  auto result = exec.execute(make_step(chunks, k_block_size));
-  for (std::size_t s = 0; s < prompts.size(); ++s) out[s].push_back(result.sampled_token_ids.at(s));
-  for (int32_t k = 1; k < num_new_tokens; ++k) {
-    chunks.clear();
-    for (std::size_t s = 0; s < prompts.size(); ++s) {
-      const int32_t position = static_cast<int32_t>(prompts[s].size() + out[s].size()) - 1;
-      chunks.push_back({{out[s].back()}, position, tables[s]});
-    }
-    result = exec.execute(make_step(chunks, k_block_size));
-    for (std::size_t s = 0; s < prompts.size(); ++s) out[s].push_back(result.sampled_token_ids.at(s));
-  }
-  return out;
 }
 
 class CudaExecutorReference : public ::testing::TestWithParam<const char*> {
@@ -161,12 +124,6 @@ TEST_P(CudaExecutorReference, ChunkedPrefillLogitsMatchTransformers) {
   }
 }
 
-std::size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
-  std::size_t n = 0;
-  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
-  return n;
-}
-
 // 32-token greedy continuations part where two logits are within rounding of
 // each other, which on these tiny models happens often even between
 // transformers' own bf16 and fp32 runs (identical on 1 and 2 of 8 prompts).
@@ -228,6 +185,54 @@ INSTANTIATE_TEST_SUITE_P(TinyModels, CudaExecutorReference,
                          [](const auto& info) {
                            return std::string(info.param) == "tiny-llama3" ? "llama3" : "qwen2";
                          });
+
+// The bundled trained model on text prompts (tools/reference/
+// make_trained_model_reference.py). Trained logits are peaked, so here the
+// issue's bar applies as stated: logits within 1e-2 of transformers (bf16 and
+// fp32) and greedy tokens identical for 32 steps on most prompts, batched or
+// alone, with the executor's default options (GEMV for one-row products).
+TEST(CudaExecutorTrainedModel, MatchesTransformersLogitsAndGreedyTokens) {
+  if (!engine::cuda_device_available()) GTEST_SKIP() << "no CUDA device (or built without CUDA)";
+  const std::string model = "troupe-tiny-chat";
+  auto exec = open_model(model);
+  ASSERT_TRUE(exec);
+  const int32_t vocab = exec->spec().vocab_size;
+  const auto bf16 = load_bf16_reference(model), fp32 = load_reference(model);
+  ASSERT_EQ(bf16.size(), 8u);
+  ASSERT_EQ(fp32.size(), bf16.size());
+  const auto logits = all_prompt_logits(*exec, fp32);
+  double worst_bf16 = 0.0, worst_fp32 = 0.0;
+  for (std::size_t i = 0; i < fp32.size(); ++i) {
+    ASSERT_EQ(bf16[i].input_ids, fp32[i].input_ids);
+    worst_bf16 = std::max(worst_bf16, prompt_error(logits[i].data(), vocab, bf16[i]));
+    worst_fp32 = std::max(worst_fp32, prompt_error(logits[i].data(), vocab, fp32[i]));
+  }
+  std::printf("%s: worst prompt relative logits error vs transformers bf16 %.2e, fp32 %.2e\n",
+              model.c_str(), worst_bf16, worst_fp32);
+  EXPECT_LT(worst_bf16, 1e-2);
+  EXPECT_LT(worst_fp32, 1e-2);
+
+  std::vector<std::vector<int32_t>> ids;
+  for (const auto& p : fp32) ids.push_back(p.input_ids);
+  const auto batched = greedy_batch(*exec, ids, 32);
+  int32_t same_bf16 = 0, same_fp32 = 0, hf_same = 0, alone_same = 0;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto alone = greedy_batch(*exec, {ids[i]}, 32)[0];
+    same_bf16 += alone == bf16[i].greedy_ids;
+    same_fp32 += alone == fp32[i].greedy_ids;
+    hf_same += bf16[i].greedy_ids == fp32[i].greedy_ids;
+    alone_same += alone == batched[i];
+    std::printf("  prompt %zu: identical prefix (of 32) vs transformers bf16 %zu, fp32 %zu; batched %zu\n",
+                i, common_prefix(alone, bf16[i].greedy_ids), common_prefix(alone, fp32[i].greedy_ids),
+                common_prefix(alone, batched[i]));
+  }
+  const auto n = ids.size();
+  std::printf("%s: greedy 32 tokens identical on %d/%zu prompts vs transformers bf16, %d/%zu vs "
+              "fp32 (transformers bf16 vs fp32: %d/%zu); batched == alone on %d/%zu\n",
+              model.c_str(), same_bf16, n, same_fp32, n, hf_same, n, alone_same, n);
+  EXPECT_GT(2 * same_fp32, static_cast<int32_t>(n));
+  EXPECT_GT(2 * alone_same, static_cast<int32_t>(n));
+}
 
 // Real sizes: Llama-3-shaped checkpoints (1B, 8B) with seeded random weights
 // and transformers' bf16 logits and greedy tokens for them, made on the GPU

@@ -4,6 +4,7 @@
 // and a greedy continuation. Shared by the CPU and CUDA executor tests.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <string>
@@ -25,6 +26,13 @@ inline std::string source_path(const std::string& relative) {
   return std::string(TROUPE_SOURCE_DIR) + "/" + relative;
 }
 
+// The folder of a reference model: the bundled trained model, or a tiny
+// random-weight test model of tests/data/models.
+inline std::string model_dir(const std::string& model) {
+  return model == "troupe-tiny-chat" ? source_path("models/" + model)
+                                     : source_path("tests/data/models/" + model);
+}
+
 // Reads a reference file ({"prompts": [...]}); empty, with a test failure, when missing.
 inline std::vector<reference_prompt> load_reference_file_abs(const std::string& path) {
   std::ifstream in(path);
@@ -43,6 +51,25 @@ inline std::vector<reference_prompt> load_reference_file_abs(const std::string& 
 // tests/data/reference/logits_<model>.json: transformers in fp32.
 inline std::vector<reference_prompt> load_reference(const std::string& model) {
   return load_reference_file_abs(source_path("tests/data/reference/logits_" + model + ".json"));
+}
+
+// ||ours[probe] - ref|| / ||ref|| summed over every position of a prompt;
+// `logits` holds every position's full row of `vocab` values.
+inline double prompt_error(const float* logits, int32_t vocab, const reference_prompt& p) {
+  double diff = 0.0, norm = 0.0;
+  for (std::size_t pos = 0; pos < p.input_ids.size(); ++pos)
+    for (std::size_t i = 0; i < p.probe_ids.size(); ++i) {
+      const double d = double{logits[pos * vocab + p.probe_ids[i]]} - p.logits[pos][i];
+      diff += d * d;
+      norm += double{p.logits[pos][i]} * p.logits[pos][i];
+    }
+  return std::sqrt(diff / norm);
+}
+
+inline std::size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+  std::size_t n = 0;
+  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
+  return n;
 }
 
 }  // namespace troupe::test

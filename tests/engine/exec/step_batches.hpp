@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "actors/engine/exec/executor.hpp"
 #include "gpu/step_batch.hpp"
 
 namespace troupe::test {
@@ -51,6 +52,36 @@ inline std::vector<int32_t> contiguous_blocks(int32_t first, int32_t num_tokens,
   std::vector<int32_t> table;
   for (int32_t i = 0; i * block_size < num_tokens; ++i) table.push_back(first + i);
   return table;
+}
+
+// Greedy continuations of several prompts decoded together, one token per
+// step, each sequence in its own (reversed: any blocks will do) block range.
+inline std::vector<std::vector<int32_t>> greedy_batch(engine::executor& exec,
+                                                      const std::vector<std::vector<int32_t>>& prompts,
+                                                      int32_t num_new_tokens, int32_t block_size = 16) {
+  std::vector<std::vector<int32_t>> tables, out(prompts.size());
+  std::vector<seq_chunk> chunks;
+  int32_t next_block = 0;
+  for (const auto& ids : prompts) {
+    const int32_t total = static_cast<int32_t>(ids.size()) + num_new_tokens;
+    auto table = contiguous_blocks(next_block, total, block_size);
+    next_block += static_cast<int32_t>(table.size());
+    std::reverse(table.begin(), table.end());
+    tables.push_back(table);
+    chunks.push_back({ids, 0, table});
+  }
+  auto result = exec.execute(make_step(chunks, block_size));
+  for (std::size_t s = 0; s < prompts.size(); ++s) out[s].push_back(result.sampled_token_ids.at(s));
+  for (int32_t k = 1; k < num_new_tokens; ++k) {
+    chunks.clear();
+    for (std::size_t s = 0; s < prompts.size(); ++s) {
+      const int32_t position = static_cast<int32_t>(prompts[s].size() + out[s].size()) - 1;
+      chunks.push_back({{out[s].back()}, position, tables[s]});
+    }
+    result = exec.execute(make_step(chunks, block_size));
+    for (std::size_t s = 0; s < prompts.size(); ++s) out[s].push_back(result.sampled_token_ids.at(s));
+  }
+  return out;
 }
 
 }  // namespace troupe::test
