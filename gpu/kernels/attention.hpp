@@ -90,4 +90,18 @@ bool decode_attention_supported(int32_t group_size, int32_t head_dim);
 cudaError_t launch_decode_attention(dtype type, const attention_args& args,
                                     const decode_workspace& workspace, cudaStream_t stream);
 
+// Which kernel computes the per-split partials: `tensor_cores`
+// (mma.sync; head_dim 64 or 128, groups of up to 16 heads) or `cuda_cores`
+// (every supported shape). `automatic` takes the tensor cores where they
+// apply and the batch is small enough for three or more splits per
+// sequence (where they were measured faster). The default is automatic, or
+// cuda_cores when the environment sets
+// TROUPE_DECODE_KERNEL=cuda_cores (to compare the two on a card).
+enum class decode_kernel { automatic, tensor_cores, cuda_cores };
+bool decode_attention_mma_supported(int32_t group_size, int32_t head_dim);
+decode_kernel default_decode_kernel();
+cudaError_t launch_decode_attention(dtype type, const attention_args& args,
+                                    const decode_workspace& workspace, cudaStream_t stream,
+                                    decode_kernel kernel);
+
 }  // namespace troupe::gpu::kernels

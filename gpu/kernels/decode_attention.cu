@@ -3,7 +3,16 @@
 // [split * chunk, (split + 1) * chunk) of its sequence once, for every query
 // head of the GQA group, and writes an unnormalised partial (acc, max, sum);
 // decode_combine_kernel merges the splits of each (sequence, head).
+//
+// This is the CUDA-core kernel, for every supported shape; the tensor-core
+// kernel (decode_attention_mma.cu) writes the same partials for head_dim 64
+// and 128 and is preferred where it applies.
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
+
 #include "gpu/kernels/attention.hpp"
+#include "gpu/kernels/decode_split.cuh"
 #include "gpu/kernels/element.cuh"
 
 namespace troupe::gpu::kernels {
@@ -11,12 +20,6 @@ namespace {
 
 constexpr int kThreads = 128;
 constexpr int kWarps = kThreads / 32;
-constexpr int kMinChunk = 32;  // fewest keys worth a split of their own
-
-__host__ __device__ inline int32_t num_splits_for(int32_t seq_len, int32_t max_splits) {
-  const int32_t want = (seq_len + kMinChunk - 1) / kMinChunk;
-  return want < 1 ? 1 : (want > max_splits ? max_splits : want);
-}
 
 // D: head_dim; G: largest group size handled (the real one, a.num_heads /
 // num_kv_heads, may be smaller).
@@ -32,7 +35,7 @@ __global__ void __launch_bounds__(kThreads)
 
   const int32_t split = blockIdx.x, kv_head = blockIdx.y, seq = blockIdx.z;
   const int32_t seq_len = a.seq_lens[seq];
-  const int32_t num_splits = num_splits_for(seq_len, w.split_limit);
+  const int32_t num_splits = decode_num_splits(seq_len, w.split_limit);
   if (split >= num_splits) return;
   const int32_t group = a.num_heads / a.layout.num_kv_heads;
   const int32_t chunk = (seq_len + num_splits - 1) / num_splits;
@@ -165,7 +168,7 @@ __global__ void decode_combine_kernel(attention_args a, decode_workspace w) {
     out[d] = from_float<T>(0.0f);
     return;
   }
-  const int32_t num_splits = num_splits_for(seq_len, w.split_limit);
+  const int32_t num_splits = decode_num_splits(seq_len, w.split_limit);
   const int64_t base = static_cast<int64_t>(seq) * w.max_splits;
   float big_m = -INFINITY;
   for (int i = 0; i < num_splits; ++i)
@@ -184,23 +187,29 @@ __global__ void decode_combine_kernel(attention_args a, decode_workspace w) {
 
 template <typename T, int D, int G>
 cudaError_t launch_decode_for(const attention_args& a, const decode_workspace& w,
-                              cudaStream_t stream) {
+                              cudaStream_t stream, bool tensor_cores) {
   const dim3 grid(w.max_splits, a.layout.num_kv_heads, a.num_seqs);
-  decode_attention_kernel<T, D, G><<<grid, kThreads, 0, stream>>>(a, w);
-  cudaError_t status = cudaGetLastError();
-  if (status != cudaSuccess) return status;
+  if (tensor_cores) {
+    const cudaError_t status = launch_decode_attention_mma_partials(
+        std::is_same_v<T, __half> ? dtype::f16 : dtype::bf16, a, w, stream);
+    if (status != cudaSuccess) return status;
+  } else {
+    decode_attention_kernel<T, D, G><<<grid, kThreads, 0, stream>>>(a, w);
+    const cudaError_t status = cudaGetLastError();
+    if (status != cudaSuccess) return status;
+  }
   decode_combine_kernel<T><<<dim3(a.num_heads, a.num_seqs), D, 0, stream>>>(a, w);
   return cudaGetLastError();
 }
 
 template <typename T, int D>
 cudaError_t launch_decode_dim(const attention_args& a, const decode_workspace& w,
-                              cudaStream_t stream) {
+                              cudaStream_t stream, bool tensor_cores) {
   const int32_t group = a.num_heads / a.layout.num_kv_heads;
-  if (group <= 1) return launch_decode_for<T, D, 1>(a, w, stream);
-  if (group <= 2) return launch_decode_for<T, D, 2>(a, w, stream);
-  if (group <= 4) return launch_decode_for<T, D, 4>(a, w, stream);
-  if (group <= 8) return launch_decode_for<T, D, 8>(a, w, stream);
+  if (group <= 1) return launch_decode_for<T, D, 1>(a, w, stream, tensor_cores);
+  if (group <= 2) return launch_decode_for<T, D, 2>(a, w, stream, tensor_cores);
+  if (group <= 4) return launch_decode_for<T, D, 4>(a, w, stream, tensor_cores);
+  if (group <= 8) return launch_decode_for<T, D, 8>(a, w, stream, tensor_cores);
   return cudaErrorInvalidValue;
 }
 
@@ -224,19 +233,44 @@ int64_t decode_workspace_floats(int32_t num_seqs, int32_t max_splits, int32_t nu
   return static_cast<int64_t>(num_seqs) * max_splits * num_heads * (head_dim + 2);
 }
 
+decode_kernel default_decode_kernel() {
+  static const decode_kernel kernel = [] {
+    const char* env = std::getenv("TROUPE_DECODE_KERNEL");
+    return env && std::strcmp(env, "cuda_cores") == 0 ? decode_kernel::cuda_cores
+                                                       : decode_kernel::automatic;
+  }();
+  return kernel;
+}
+
 cudaError_t launch_decode_attention(dtype type, const attention_args& a,
                                     const decode_workspace& w, cudaStream_t stream) {
+  return launch_decode_attention(type, a, w, stream, default_decode_kernel());
+}
+
+cudaError_t launch_decode_attention(dtype type, const attention_args& a,
+                                    const decode_workspace& w, cudaStream_t stream,
+                                    decode_kernel kernel) {
   if (a.num_seqs == 0) return cudaSuccess;
+  const int32_t group = a.num_heads / a.layout.num_kv_heads;
+  const bool mma_fits = decode_attention_mma_supported(group, a.layout.head_dim);
+  if (kernel == decode_kernel::tensor_cores && !mma_fits) return cudaErrorInvalidValue;
+  // Measured on an H100 (bench/NOTES.md, v4): the tensor-core kernel is
+  // 1-9 % faster where sequences are split three ways or more (small
+  // batches), 2-3 % slower with one or two splits, where its 104 KiB of
+  // shared memory per block leave the SMs half as many warps.
+  const bool tensor_cores =
+      mma_fits && (kernel == decode_kernel::tensor_cores ||
+                   (kernel == decode_kernel::automatic && w.split_limit >= 3));
   if (a.num_heads % a.layout.num_kv_heads != 0) return cudaErrorInvalidValue;
   if (w.split_limit < 1 || w.split_limit > w.max_splits) return cudaErrorInvalidValue;
   TROUPE_DISPATCH_HALF(type, T, {
     switch (a.layout.head_dim) {
-      case 8: return launch_decode_dim<T, 8>(a, w, stream);
-      case 16: return launch_decode_dim<T, 16>(a, w, stream);
-      case 32: return launch_decode_dim<T, 32>(a, w, stream);
-      case 64: return launch_decode_dim<T, 64>(a, w, stream);
-      case 128: return launch_decode_dim<T, 128>(a, w, stream);
-      case 256: return launch_decode_dim<T, 256>(a, w, stream);
+      case 8: return launch_decode_dim<T, 8>(a, w, stream, tensor_cores);
+      case 16: return launch_decode_dim<T, 16>(a, w, stream, tensor_cores);
+      case 32: return launch_decode_dim<T, 32>(a, w, stream, tensor_cores);
+      case 64: return launch_decode_dim<T, 64>(a, w, stream, tensor_cores);
+      case 128: return launch_decode_dim<T, 128>(a, w, stream, tensor_cores);
+      case 256: return launch_decode_dim<T, 256>(a, w, stream, tensor_cores);
       default: return cudaErrorInvalidValue;
     }
   });

@@ -22,8 +22,9 @@ struct attention_case {
   int32_t num_heads = 8, num_kv_heads = 2, head_dim = 128, block_size = 16;
   std::vector<seq_shape> seqs;
   bool decode_kernel = false;
-  bool force_scalar = false;
-  int32_t split_limit = 16;   // decode: splits a sequence may use  // prefill: the scalar variant even where WMMA applies
+  kernels::decode_kernel decode_variant = kernels::decode_kernel::automatic;  // decode
+  bool force_scalar = false;  // prefill: the scalar variant even where WMMA applies
+  int32_t split_limit = 16;   // decode: splits a sequence may use
   uint32_t seed = 1;
 };
 
@@ -92,7 +93,7 @@ double run_case(const attention_case& c) {
     d_ws.poison();
     w.partial_out = d_ws.as<float>();
     w.partial_ml = w.partial_out + static_cast<int64_t>(S) * w.max_splits * c.num_heads * D;
-    EXPECT_EQ(kernels::launch_decode_attention(c.type, a, w, nullptr), cudaSuccess);
+    EXPECT_EQ(kernels::launch_decode_attention(c.type, a, w, nullptr, c.decode_variant), cudaSuccess);
     EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   } else {
     const auto items = kernels::prefill_work_items(qsl, group);
@@ -202,11 +203,16 @@ TEST_P(prefill_attention, split_kv_decode_matches_fp64_for_short_and_long_contex
     c.seed = seed++;
     // 1..4096 keys: one split up to 128 keys, up to 16 splits beyond.
     c.seqs = {{0, 1}, {4, 1}, {126, 1}, {127, 1}, {128, 1}, {999, 1}, {4095, 1}, {2047, 1}};
-    for (int32_t limit : {16, 5, 1}) {
-      c.split_limit = limit;
-      EXPECT_LT(run_case(c), band(c.type))
-          << sh.heads << "/" << sh.kv_heads << " heads, dim " << sh.dim << ", split limit " << limit;
-    }
+    const bool mma = kernels::decode_attention_mma_supported(sh.heads / sh.kv_heads, sh.dim);
+    for (const auto variant : {mma ? kernels::decode_kernel::tensor_cores : kernels::decode_kernel::automatic,
+                               kernels::decode_kernel::cuda_cores})
+      for (int32_t limit : {16, 5, 1}) {
+        c.decode_variant = variant;
+        c.split_limit = limit;
+        EXPECT_LT(run_case(c), band(c.type))
+            << sh.heads << "/" << sh.kv_heads << " heads, dim " << sh.dim << ", split limit " << limit
+            << (variant == kernels::decode_kernel::cuda_cores ? ", CUDA cores" : ", tensor cores");
+      }
   }
 }
 
@@ -215,7 +221,11 @@ TEST_P(prefill_attention, decode_and_prefill_kernels_agree_on_decode_rows) {
   c.type = GetParam();
   c.seqs = {{700, 1}, {5, 1}, {3000, 1}};
   c.decode_kernel = true;
+  c.decode_variant = kernels::decode_kernel::tensor_cores;
+  const double tensor_core_err = run_case(c);
+  c.decode_variant = kernels::decode_kernel::cuda_cores;
   const double decode_err = run_case(c);
+  EXPECT_LT(tensor_core_err, band(c.type));
   c.decode_kernel = false;
   const double prefill_err = run_case(c);
   EXPECT_LT(decode_err, band(c.type));
