@@ -27,6 +27,9 @@ struct kv_layout {
   TROUPE_HD int64_t elements_per_layer() const {
     return 2 * num_blocks * block_size * static_cast<int64_t>(num_kv_heads) * head_dim;
   }
+  // Elements from a slot's row of one head to the next slot's:
+  // offset(kv, slot + 1, head) - offset(kv, slot, head).
+  TROUPE_HD int64_t slot_stride() const { return static_cast<int64_t>(num_kv_heads) * head_dim; }
   // Offset of (kv, slot, head, 0) within one layer's buffer.
   TROUPE_HD int64_t offset(int kv, int64_t slot, int32_t head) const {
     return ((kv * num_blocks * block_size + slot) * num_kv_heads + head) *

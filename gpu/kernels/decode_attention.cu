@@ -70,10 +70,18 @@ __global__ void __launch_bounds__(kThreads)
   const T* cache = static_cast<const T*>(a.cache);
   const int32_t* block_table = a.block_tables + static_cast<int64_t>(seq) * a.block_table_stride;
   const int32_t bs = a.layout.block_size;
+  // Addresses: a key's row is this head's base + slot * slot_stride; block
+  // sizes are powers of two in practice, where the division is a shift.
+  const int64_t slot_stride = a.layout.slot_stride();
+  const T* k_head = cache + a.layout.offset(0, 0, kv_head) + d0;
+  const T* v_head = cache + a.layout.offset(1, 0, kv_head) + d0;
+  const bool bs_pow2 = (bs & (bs - 1)) == 0;
+  const int bs_shift = __ffs(bs) - 1;
   constexpr int kStride = kGroupsPerBlock;  // keys consumed per pass of the block
   // The loop bound is uniform across the warp: lanes shuffle together.
   // kUnroll keys per lane group and iteration: all their loads are in flight
-  // before the first is used.
+  // before the first is used, and the online softmax is updated once per
+  // iteration and group head.
   constexpr int kUnroll = 4;
   for (int32_t base = key_begin; base < key_end; base += kUnroll * kStride) {
     uint4 kraw[kUnroll], vraw[kUnroll];
@@ -83,42 +91,68 @@ __global__ void __launch_bounds__(kThreads)
       const int32_t k = base + state + u * kStride;
       valid[u] = k < key_end;
       if (valid[u]) {
-        const int64_t slot = static_cast<int64_t>(block_table[k / bs]) * bs + k % bs;
-        kraw[u] = *reinterpret_cast<const uint4*>(cache + a.layout.offset(0, slot, kv_head) + d0);
-        vraw[u] = *reinterpret_cast<const uint4*>(cache + a.layout.offset(1, slot, kv_head) + d0);
+        const int32_t block = bs_pow2 ? k >> bs_shift : k / bs;
+        const int64_t slot = static_cast<int64_t>(block_table[block]) * bs + (k - block * bs);
+        kraw[u] = *reinterpret_cast<const uint4*>(k_head + slot * slot_stride);
+        vraw[u] = *reinterpret_cast<const uint4*>(v_head + slot * slot_stride);
       } else {
         kraw[u] = vraw[u] = make_uint4(0, 0, 0, 0);
       }
     }
+    // Scores of the kUnroll keys for every group head. Lanes of one key
+    // must shuffle together, so invalid keys compute with zeros and are
+    // dropped after the reduction.
+    float s[kUnroll][G];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
-      // Lanes of one key must shuffle together, so invalid keys compute with
-      // zeros and are dropped after the reduction.
-      float kf[8], vf[8];
       const T* kp = reinterpret_cast<const T*>(&kraw[u]);
-      const T* vp = reinterpret_cast<const T*>(&vraw[u]);
+      float kf[8];
 #pragma unroll
-      for (int e = 0; e < 8; ++e) {
-        kf[e] = to_float(kp[e]);
-        vf[e] = to_float(vp[e]);
-      }
+      for (int e = 0; e < 8; ++e) kf[e] = to_float(kp[e]);
 #pragma unroll
       for (int g = 0; g < G; ++g) {
-        float s = 0.0f;
+        float dot = 0.0f;
 #pragma unroll
-        for (int e = 0; e < 8; ++e) s += q[g][e] * kf[e];
+        for (int e = 0; e < 8; ++e) dot += q[g][e] * kf[e];
 #pragma unroll
-        for (int o = kLanesPerKey / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-        if (valid[u] && g < group) {
-          const float new_m = fmaxf(m[g], s);
-          const float alpha = __expf(m[g] - new_m);  // m = -inf at first: alpha = 0
-          const float p = __expf(s - new_m);
-          l[g] = l[g] * alpha + p;
-#pragma unroll
-          for (int e = 0; e < 8; ++e) acc[g][e] = acc[g][e] * alpha + p * vf[e];
-          m[g] = new_m;
-        }
+        for (int o = kLanesPerKey / 2; o > 0; o >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, o);
+        s[u][g] = dot;
       }
+    }
+    // One online-softmax update per group head: scores become weights.
+#pragma unroll
+    for (int g = 0; g < G; ++g) {
+      float tile_max = -INFINITY;
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u)
+        if (valid[u]) tile_max = fmaxf(tile_max, s[u][g]);
+      if (g < group && tile_max != -INFINITY) {
+        const float new_m = fmaxf(m[g], tile_max);
+        const float alpha = __expf(m[g] - new_m);  // m = -inf at first: alpha = 0
+        l[g] *= alpha;
+#pragma unroll
+        for (int e = 0; e < 8; ++e) acc[g][e] *= alpha;
+        m[g] = new_m;
+#pragma unroll
+        for (int u = 0; u < kUnroll; ++u) {
+          s[u][g] = valid[u] ? __expf(s[u][g] - new_m) : 0.0f;
+          l[g] += s[u][g];
+        }
+      } else {
+#pragma unroll
+        for (int u = 0; u < kUnroll; ++u) s[u][g] = 0.0f;
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const T* vp = reinterpret_cast<const T*>(&vraw[u]);
+      float vf[8];
+#pragma unroll
+      for (int e = 0; e < 8; ++e) vf[e] = to_float(vp[e]);
+#pragma unroll
+      for (int g = 0; g < G; ++g)
+#pragma unroll
+        for (int e = 0; e < 8; ++e) acc[g][e] += s[u][g] * vf[e];
     }
   }
 
@@ -188,7 +222,8 @@ __global__ void decode_combine_kernel(attention_args a, decode_workspace w) {
 template <typename T, int D, int G>
 cudaError_t launch_decode_for(const attention_args& a, const decode_workspace& w,
                               cudaStream_t stream, bool tensor_cores) {
-  const dim3 grid(w.max_splits, a.layout.num_kv_heads, a.num_seqs);
+  // split_limit, not max_splits: no sequence uses more, and idle blocks cost launches.
+  const dim3 grid(w.split_limit, a.layout.num_kv_heads, a.num_seqs);
   if (tensor_cores) {
     const cudaError_t status = launch_decode_attention_mma_partials(
         std::is_same_v<T, __half> ? dtype::f16 : dtype::bf16, a, w, stream);
@@ -252,7 +287,9 @@ cudaError_t launch_decode_attention(dtype type, const attention_args& a,
                                     decode_kernel kernel) {
   if (a.num_seqs == 0) return cudaSuccess;
   const int32_t group = a.num_heads / a.layout.num_kv_heads;
-  const bool mma_fits = decode_attention_mma_supported(group, a.layout.head_dim);
+  // The tensor-core kernel reads whole 16-key chunks of one KV block.
+  const bool mma_fits = decode_attention_mma_supported(group, a.layout.head_dim) &&
+                        a.layout.block_size % 16 == 0;
   if (kernel == decode_kernel::tensor_cores && !mma_fits) return cudaErrorInvalidValue;
   // Measured on an H100 (bench/NOTES.md, v4): the tensor-core kernel is
   // 1-9 % faster where sequences are split three ways or more (small

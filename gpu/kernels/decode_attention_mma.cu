@@ -113,24 +113,34 @@ __global__ void __launch_bounds__(kThreads)
 
   // Copies chunk `chunk` of the block's range into ring stage `stage`: 16
   // K rows then 16 V rows, consecutive lanes on consecutive 16-byte pieces
-  // of a row. Keys past the range are zeros (never NaN bits).
+  // of a row. A chunk starts on a multiple of 16 and the block size is a
+  // multiple of 16 (the launcher checks), so its keys are consecutive slots
+  // of one KV block: one table lookup per chunk. Keys past the range are
+  // zeros (never NaN bits).
+  const int64_t slot_stride = a.layout.slot_stride();
+  const T* k_head = cache + a.layout.offset(0, 0, kv_head);
+  const T* v_head = cache + a.layout.offset(1, 0, kv_head);
   auto issue = [&](int32_t chunk, int stage) {
     constexpr int kPieces = D / 8;
+    constexpr int kPiecesPerPlane = kChunk * kPieces;
     T* dst = ring + stage * L::kStageElems;
     const int32_t first = key_begin + chunk * kChunk;
+    const int64_t slot0 = static_cast<int64_t>(block_table[first / bs]) * bs + first % bs;
+    const T* k_src = k_head + slot0 * slot_stride;
+    const T* v_src = v_head + slot0 * slot_stride;
 #pragma unroll
-    for (int i = 0; i < 2 * kChunk * kPieces / 32; ++i) {
+    for (int i = 0; i < kPiecesPerPlane / 32; ++i) {
       const int p = i * 32 + lane;
-      const int kv = p / (kChunk * kPieces);
-      const int key = (p / kPieces) % kChunk;
-      const int part = p % kPieces;
-      T* d = dst + (kv * kChunk + key) * L::kRow + part * 8;
-      const int32_t k = first + key;
-      if (k < key_end) {
-        const int64_t slot = static_cast<int64_t>(block_table[k / bs]) * bs + k % bs;
-        cp_async_16(d, cache + a.layout.offset(kv, slot, kv_head) + part * 8);
+      const int key = p / kPieces, part = p % kPieces;
+      T* k_dst = dst + key * L::kRow + part * 8;
+      T* v_dst = k_dst + kChunk * L::kRow;
+      if (first + key < key_end) {
+        const int32_t off = key * static_cast<int32_t>(slot_stride) + part * 8;
+        cp_async_16(k_dst, k_src + off);
+        cp_async_16(v_dst, v_src + off);
       } else {
-        *reinterpret_cast<uint4*>(d) = make_uint4(0, 0, 0, 0);
+        *reinterpret_cast<uint4*>(k_dst) = make_uint4(0, 0, 0, 0);
+        *reinterpret_cast<uint4*>(v_dst) = make_uint4(0, 0, 0, 0);
       }
     }
   };
@@ -293,7 +303,8 @@ cudaError_t launch_for(const attention_args& a, const decode_workspace& w, cudaS
   static const cudaError_t attr = cudaFuncSetAttribute(
       decode_attention_mma_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
   if (attr != cudaSuccess) return attr;
-  const dim3 grid(w.max_splits, a.layout.num_kv_heads, a.num_seqs);
+  // split_limit, not max_splits: no sequence uses more, and idle blocks cost launches.
+  const dim3 grid(w.split_limit, a.layout.num_kv_heads, a.num_seqs);
   decode_attention_mma_kernel<T, D><<<grid, kThreads, bytes, stream>>>(a, w);
   return cudaGetLastError();
 }

@@ -216,6 +216,24 @@ TEST_P(prefill_attention, split_kv_decode_matches_fp64_for_short_and_long_contex
   }
 }
 
+TEST_P(prefill_attention, decode_kernels_honour_block_sizes_other_than_16) {
+  attention_case c;
+  c.type = GetParam();
+  c.decode_kernel = true;
+  c.seqs = {{0, 1}, {40, 1}, {1000, 1}, {77, 1}};
+  for (const int32_t block_size : {32, 8})
+    for (const auto variant : {kernels::decode_kernel::automatic, kernels::decode_kernel::cuda_cores})
+      for (const int32_t limit : {16, 1}) {
+        c.block_size = block_size;
+        c.decode_variant = variant;
+        c.split_limit = limit;
+        EXPECT_LT(run_case(c), band(c.type)) << "block size " << block_size << ", split limit " << limit;
+      }
+  c.block_size = 32;
+  c.decode_variant = kernels::decode_kernel::tensor_cores;
+  EXPECT_LT(run_case(c), band(c.type));
+}
+
 TEST_P(prefill_attention, decode_and_prefill_kernels_agree_on_decode_rows) {
   attention_case c;
   c.type = GetParam();
