@@ -1,5 +1,6 @@
 #include "gpu/kernels/activation.hpp"
 #include "gpu/kernels/element.cuh"
+#include "gpu/kernels/launch.cuh"
 #include "gpu/philox.hpp"
 
 namespace troupe::gpu::kernels {
@@ -7,6 +8,7 @@ namespace {
 
 template <typename T>
 __global__ void silu_and_mul_kernel(T* out, const T* gate_up, int32_t width) {
+  wait_for_previous_kernel();
   const int64_t t = blockIdx.y;
   const int32_t i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= width) return;
@@ -59,10 +61,9 @@ cudaError_t launch_silu_and_mul(dtype type, void* out, const void* gate_up, int3
   if (num_tokens == 0) return cudaSuccess;
   const dim3 grid((width + 255) / 256, num_tokens);
   TROUPE_DISPATCH_HALF(type, T, {
-    silu_and_mul_kernel<T><<<grid, 256, 0, stream>>>(static_cast<T*>(out),
-                                                    static_cast<const T*>(gate_up), width);
+    return launch_chained(silu_and_mul_kernel<T>, grid, dim3(256), 0, stream, static_cast<T*>(out),
+                          static_cast<const T*>(gate_up), width);
   });
-  return cudaGetLastError();
 }
 
 cudaError_t launch_broadcast_row(dtype type, void* out, const void* row, int32_t num_tokens,

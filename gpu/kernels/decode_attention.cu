@@ -14,6 +14,7 @@
 #include "gpu/kernels/attention.hpp"
 #include "gpu/kernels/decode_split.cuh"
 #include "gpu/kernels/element.cuh"
+#include "gpu/kernels/launch.cuh"
 
 namespace troupe::gpu::kernels {
 namespace {
@@ -33,6 +34,7 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ float merge_m[kGroupsPerBlock][G];
   __shared__ float merge_l[kGroupsPerBlock][G];
 
+  wait_for_previous_kernel();
   const int32_t split = blockIdx.x, kv_head = blockIdx.y, seq = blockIdx.z;
   const int32_t seq_len = a.seq_lens[seq];
   const int32_t num_splits = decode_num_splits(seq_len, w.split_limit);
@@ -192,6 +194,7 @@ __global__ void __launch_bounds__(kThreads)
 // One block per (head, seq), one thread per dim.
 template <typename T>
 __global__ void decode_combine_kernel(attention_args a, decode_workspace w) {
+  wait_for_previous_kernel();
   const int32_t head = blockIdx.x, seq = blockIdx.y;
   const int32_t d = threadIdx.x;
   const int32_t D = a.layout.head_dim;
@@ -229,12 +232,11 @@ cudaError_t launch_decode_for(const attention_args& a, const decode_workspace& w
         std::is_same_v<T, __half> ? dtype::f16 : dtype::bf16, a, w, stream);
     if (status != cudaSuccess) return status;
   } else {
-    decode_attention_kernel<T, D, G><<<grid, kThreads, 0, stream>>>(a, w);
-    const cudaError_t status = cudaGetLastError();
+    const cudaError_t status =
+        launch_chained(decode_attention_kernel<T, D, G>, grid, dim3(kThreads), 0, stream, a, w);
     if (status != cudaSuccess) return status;
   }
-  decode_combine_kernel<T><<<dim3(a.num_heads, a.num_seqs), D, 0, stream>>>(a, w);
-  return cudaGetLastError();
+  return launch_chained(decode_combine_kernel<T>, dim3(a.num_heads, a.num_seqs), dim3(D), 0, stream, a, w);
 }
 
 template <typename T, int D>

@@ -15,6 +15,7 @@
 // written as the same (acc, max, sum) partial the combine kernel reads.
 #include "gpu/kernels/decode_split.cuh"
 #include "gpu/kernels/element.cuh"
+#include "gpu/kernels/launch.cuh"
 #include "gpu/kernels/mma.cuh"
 
 namespace troupe::gpu::kernels {
@@ -41,6 +42,7 @@ __global__ void __launch_bounds__(kThreads)
     decode_attention_mma_kernel(attention_args a, decode_workspace w) {
   using L = ring_layout<D>;
   extern __shared__ __align__(16) unsigned char smem[];
+  wait_for_previous_kernel();
   const int32_t split = blockIdx.x, kv_head = blockIdx.y, seq = blockIdx.z;
   const int32_t seq_len = a.seq_lens[seq];
   const int32_t num_splits = decode_num_splits(seq_len, w.split_limit);
@@ -253,8 +255,7 @@ cudaError_t launch_for(const attention_args& a, const decode_workspace& w, cudaS
   if (attr != cudaSuccess) return attr;
   // split_limit, not max_splits: no sequence uses more, and idle blocks cost launches.
   const dim3 grid(w.split_limit, a.layout.num_kv_heads, a.num_seqs);
-  decode_attention_mma_kernel<T, D><<<grid, kThreads, bytes, stream>>>(a, w);
-  return cudaGetLastError();
+  return launch_chained(decode_attention_mma_kernel<T, D>, grid, dim3(kThreads), bytes, stream, a, w);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "gpu/kernels/element.cuh"
 #include "gpu/kernels/gemv.hpp"
+#include "gpu/kernels/launch.cuh"
 
 namespace troupe::gpu::kernels {
 namespace {
@@ -28,13 +29,20 @@ __global__ void __launch_bounds__(kThreads)
   float acc[M];
 #pragma unroll
   for (int m = 0; m < M; ++m) acc[m] = 0.0f;
-  for (int32_t v0 = lane; v0 < num_vecs; v0 += 32 * kUnroll) {
-    uint4 wraw[kUnroll];
+  uint4 wraw[kUnroll];
+  auto load_weights = [&](int32_t v0) {
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       const int32_t v = v0 + u * 32;
       wraw[u] = v < num_vecs ? __ldcs(wrow + v) : make_uint4(0, 0, 0, 0);  // streamed once
     }
+  };
+  // The first weights do not depend on the previous kernel: in flight
+  // before waiting for it (launch_chained).
+  load_weights(lane);
+  wait_for_previous_kernel();
+  for (int32_t v0 = lane; v0 < num_vecs; v0 += 32 * kUnroll) {
+    if (v0 != lane) load_weights(v0);
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       const int32_t v = v0 + u * 32;
@@ -69,17 +77,16 @@ cudaError_t launch_rows(const void* x, const void* w, void* y, int32_t rows, int
   const T* wp = static_cast<const T*>(w);
   Y* yp = static_cast<Y*>(y);
   switch (rows) {
-    case 1: gemv_kernel<T, 1, Y><<<grid, kThreads, 0, s>>>(xp, wp, yp, out, in, accumulate); break;
-    case 2: gemv_kernel<T, 2, Y><<<grid, kThreads, 0, s>>>(xp, wp, yp, out, in, accumulate); break;
-    case 3: gemv_kernel<T, 3, Y><<<grid, kThreads, 0, s>>>(xp, wp, yp, out, in, accumulate); break;
-    case 4: gemv_kernel<T, 4, Y><<<grid, kThreads, 0, s>>>(xp, wp, yp, out, in, accumulate); break;
-    case 5: gemv_kernel<T, 5, Y><<<grid, kThreads, 0, s>>>(xp, wp, yp, out, in, accumulate); break;
-    case 6: gemv_kernel<T, 6, Y><<<grid, kThreads, 0, s>>>(xp, wp, yp, out, in, accumulate); break;
-    case 7: gemv_kernel<T, 7, Y><<<grid, kThreads, 0, s>>>(xp, wp, yp, out, in, accumulate); break;
-    case 8: gemv_kernel<T, 8, Y><<<grid, kThreads, 0, s>>>(xp, wp, yp, out, in, accumulate); break;
+    case 1: return launch_chained(gemv_kernel<T, 1, Y>, grid, dim3(kThreads), 0, s, xp, wp, yp, out, in, accumulate);
+    case 2: return launch_chained(gemv_kernel<T, 2, Y>, grid, dim3(kThreads), 0, s, xp, wp, yp, out, in, accumulate);
+    case 3: return launch_chained(gemv_kernel<T, 3, Y>, grid, dim3(kThreads), 0, s, xp, wp, yp, out, in, accumulate);
+    case 4: return launch_chained(gemv_kernel<T, 4, Y>, grid, dim3(kThreads), 0, s, xp, wp, yp, out, in, accumulate);
+    case 5: return launch_chained(gemv_kernel<T, 5, Y>, grid, dim3(kThreads), 0, s, xp, wp, yp, out, in, accumulate);
+    case 6: return launch_chained(gemv_kernel<T, 6, Y>, grid, dim3(kThreads), 0, s, xp, wp, yp, out, in, accumulate);
+    case 7: return launch_chained(gemv_kernel<T, 7, Y>, grid, dim3(kThreads), 0, s, xp, wp, yp, out, in, accumulate);
+    case 8: return launch_chained(gemv_kernel<T, 8, Y>, grid, dim3(kThreads), 0, s, xp, wp, yp, out, in, accumulate);
     default: return cudaErrorInvalidValue;
   }
-  return cudaGetLastError();
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "gpu/kernels/element.cuh"
+#include "gpu/kernels/launch.cuh"
 #include "gpu/kernels/rms_norm.hpp"
 
 namespace troupe::gpu::kernels {
@@ -13,6 +14,7 @@ __global__ void __launch_bounds__(kThreads) rms_norm_kernel(T* out, T* residual,
                                                             const T* weight, int32_t hidden,
                                                             float eps) {
   __shared__ float scratch[32];
+  wait_for_previous_kernel();
   const int64_t row = static_cast<int64_t>(blockIdx.x) * hidden;
   float values[kMaxPerThread];
   float sum_sq = 0.0f;
@@ -46,11 +48,10 @@ cudaError_t launch_rms_norm(dtype type, void* out, void* residual, const void* i
   if (hidden > kThreads * kMaxPerThread) return cudaErrorInvalidValue;
   if (num_tokens == 0) return cudaSuccess;
   TROUPE_DISPATCH_HALF(type, T, {
-    rms_norm_kernel<T><<<num_tokens, kThreads, 0, stream>>>(
-        static_cast<T*>(out), static_cast<T*>(residual), static_cast<const T*>(input),
-        static_cast<const T*>(weight), hidden, eps);
+    return launch_chained(rms_norm_kernel<T>, dim3(num_tokens), dim3(kThreads), 0, stream,
+                          static_cast<T*>(out), static_cast<T*>(residual),
+                          static_cast<const T*>(input), static_cast<const T*>(weight), hidden, eps);
   });
-  return cudaGetLastError();
 }
 
 }  // namespace troupe::gpu::kernels

@@ -1,4 +1,5 @@
 #include "gpu/kernels/element.cuh"
+#include "gpu/kernels/launch.cuh"
 #include "gpu/kernels/rope.hpp"
 
 namespace troupe::gpu::kernels {
@@ -6,6 +7,7 @@ namespace {
 
 template <typename T>
 __global__ void rope_kernel(rope_args a) {
+  wait_for_previous_kernel();
   const int32_t t = blockIdx.x;
   const int32_t D = a.head_dim, half = D / 2;
   const int32_t num_rotated_heads = a.num_heads + a.num_kv_heads;
@@ -44,9 +46,8 @@ cudaError_t launch_rope(dtype type, const rope_args& a, cudaStream_t stream) {
   if (a.num_tokens == 0) return cudaSuccess;
   if (a.head_dim % 2 != 0) return cudaErrorInvalidValue;
   TROUPE_DISPATCH_HALF(type, T, {
-    rope_kernel<T><<<a.num_tokens, 256, 0, stream>>>(a);
+    return launch_chained(rope_kernel<T>, dim3(a.num_tokens), dim3(256), 0, stream, a);
   });
-  return cudaGetLastError();
 }
 
 }  // namespace troupe::gpu::kernels
