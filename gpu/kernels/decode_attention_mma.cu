@@ -168,20 +168,8 @@ __global__ void __launch_bounds__(kThreads)
       m[r] = new_m;
       l[r] *= alpha[r];
     }
-#pragma unroll
-    for (int t = 0; t < 2; ++t)
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        s[t][j] = __expf(s[t][j] - m[j / 2]);
-        l[j / 2] += s[t][j];
-      }
-#pragma unroll
-    for (int n = 0; n < D / 8; ++n) {
-      o[n][0] *= alpha[0];
-      o[n][1] *= alpha[0];
-      o[n][2] *= alpha[1];
-      o[n][3] *= alpha[1];
-    }
+    exponentiate_rows(s, m, l);
+    scale_rows(o, alpha);
     // The S accumulators, rounded, are P's A fragment (keys = the k dimension).
     const uint32_t pf[4] = {pack2<T>(s[0][0], s[0][1]), pack2<T>(s[0][2], s[0][3]),
                             pack2<T>(s[1][0], s[1][1]), pack2<T>(s[1][2], s[1][3])};

@@ -74,4 +74,30 @@ __device__ __forceinline__ uint32_t pack2<__half>(float lo, float hi) {
   return *reinterpret_cast<const uint32_t*>(&v);
 }
 
+// Online softmax on C fragments of S (rows group / group + 8 of a 16-row
+// tile; s[n][0..1] row group, s[n][2..3] row group + 8): scores become
+// exp(score - base[row half]) and add to the thread's partial row sums.
+template <int N>
+__device__ __forceinline__ void exponentiate_rows(float (&s)[N][4], const float (&base)[2], float (&sum)[2]) {
+#pragma unroll
+  for (int n = 0; n < N; ++n)
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      s[n][j] = __expf(s[n][j] - base[j / 2]);
+      sum[j / 2] += s[n][j];
+    }
+}
+
+// Rescales the output accumulators (C fragments) of the two row halves.
+template <int N>
+__device__ __forceinline__ void scale_rows(float (&o)[N][4], const float (&alpha)[2]) {
+#pragma unroll
+  for (int n = 0; n < N; ++n) {
+    o[n][0] *= alpha[0];
+    o[n][1] *= alpha[0];
+    o[n][2] *= alpha[1];
+    o[n][3] *= alpha[1];
+  }
+}
+
 }  // namespace troupe::gpu::kernels

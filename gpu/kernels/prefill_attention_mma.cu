@@ -173,20 +173,8 @@ __global__ void __launch_bounds__(kThreads)
         m[h] = new_m;
         l[h] *= alpha[h];
       }
-#pragma unroll
-      for (int n = 0; n < kKeys / 8; ++n)
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-          s[n][j] = __expf(s[n][j] - base[j / 2]);
-          l[j / 2] += s[n][j];
-        }
-#pragma unroll
-      for (int n = 0; n < D / 8; ++n) {
-        o[n][0] *= alpha[0];
-        o[n][1] *= alpha[0];
-        o[n][2] *= alpha[1];
-        o[n][3] *= alpha[1];
-      }
+      exponentiate_rows(s, base, l);
+      scale_rows(o, alpha);
       // O += P V, 16 keys (one k-step) at a time.
 #pragma unroll
       for (int kk = 0; kk < kKeys / 16; ++kk) {
