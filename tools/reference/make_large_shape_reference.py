@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Llama-3-shaped checkpoints with seeded random weights, and what Hugging Face
 transformers computes with them in bfloat16 on a GPU: the end-to-end check of
-the CUDA executor at real sizes (tests/engine/exec/cuda_executor_large_test.cpp).
+the CUDA executor at real sizes (CudaExecutorLargeShapes in
+tests/engine/exec/cuda_executor_test.cpp).
 
 Nothing is downloaded: the model is built from a config, its weights drawn
 from a seeded normal (std = initializer_range), and saved with
