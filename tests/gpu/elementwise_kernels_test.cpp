@@ -49,38 +49,41 @@ TEST_P(elementwise, embedding_gathers_the_rows_of_the_token_ids) {
 TEST_P(elementwise, rms_norm_with_residual_add_matches_fp64_within_the_half_band) {
   const dtype t = GetParam();
   std::mt19937 rng(12);
-  const int32_t tokens = 19, hidden = 4096 + 8;
+  const int32_t tokens = 19;
   const double eps = 1e-5;
-  for (bool fused : {false, true}) {
-    const half_tensor x = random_half(t, static_cast<size_t>(tokens) * hidden, rng, -2.0f, 2.0f);
-    const half_tensor res = random_half(t, static_cast<size_t>(tokens) * hidden, rng, -2.0f, 2.0f);
-    const half_tensor w = random_half(t, hidden, rng, 0.5f, 1.5f);
-    auto d_x = device_buffer::from(x.bits);
-    auto d_res = device_buffer::from(res.bits);
-    auto d_w = device_buffer::from(w.bits);
-    device_buffer d_out(x.bits.size() * 2);
-    d_out.poison();
-    ASSERT_EQ(kernels::launch_rms_norm(t, d_out.get(), fused ? d_res.get() : nullptr, d_x.get(),
-                                       d_w.get(), tokens, hidden, static_cast<float>(eps), nullptr),
-              cudaSuccess);
-    std::vector<double> ref(x.values.size()), ref_res(x.values.size());
-    for (int32_t i = 0; i < tokens; ++i) {
-      double ss = 0.0;
-      for (int32_t j = 0; j < hidden; ++j) {
-        const size_t k = static_cast<size_t>(i) * hidden + j;
-        ref_res[k] = fused ? static_cast<double>(x.values[k]) + res.values[k] : x.values[k];
-        ss += ref_res[k] * ref_res[k];
+  // 4104: the 16-byte-access kernel; 4100: the per-element one.
+  for (const int32_t hidden : {4096 + 8, 4096 + 4}) {
+    for (bool fused : {false, true}) {
+      const half_tensor x = random_half(t, static_cast<size_t>(tokens) * hidden, rng, -2.0f, 2.0f);
+      const half_tensor res = random_half(t, static_cast<size_t>(tokens) * hidden, rng, -2.0f, 2.0f);
+      const half_tensor w = random_half(t, hidden, rng, 0.5f, 1.5f);
+      auto d_x = device_buffer::from(x.bits);
+      auto d_res = device_buffer::from(res.bits);
+      auto d_w = device_buffer::from(w.bits);
+      device_buffer d_out(x.bits.size() * 2);
+      d_out.poison();
+      ASSERT_EQ(kernels::launch_rms_norm(t, d_out.get(), fused ? d_res.get() : nullptr, d_x.get(),
+                                         d_w.get(), tokens, hidden, static_cast<float>(eps), nullptr),
+                cudaSuccess);
+      std::vector<double> ref(x.values.size()), ref_res(x.values.size());
+      for (int32_t i = 0; i < tokens; ++i) {
+        double ss = 0.0;
+        for (int32_t j = 0; j < hidden; ++j) {
+          const size_t k = static_cast<size_t>(i) * hidden + j;
+          ref_res[k] = fused ? static_cast<double>(x.values[k]) + res.values[k] : x.values[k];
+          ss += ref_res[k] * ref_res[k];
+        }
+        const double inv = 1.0 / std::sqrt(ss / hidden + eps);
+        for (int32_t j = 0; j < hidden; ++j) {
+          const size_t k = static_cast<size_t>(i) * hidden + j;
+          ref[k] = ref_res[k] * inv * w.values[j];
+        }
       }
-      const double inv = 1.0 / std::sqrt(ss / hidden + eps);
-      for (int32_t j = 0; j < hidden; ++j) {
-        const size_t k = static_cast<size_t>(i) * hidden + j;
-        ref[k] = ref_res[k] * inv * w.values[j];
+      const double band = t == dtype::bf16 ? kBf16Band : kF16Band;
+      EXPECT_LT(relative_error(halves_to_float(t, d_out.to_host<uint16_t>()), ref), band);
+      if (fused) {
+        EXPECT_LT(relative_error(halves_to_float(t, d_res.to_host<uint16_t>()), ref_res), band);
       }
-    }
-    const double band = t == dtype::bf16 ? kBf16Band : kF16Band;
-    EXPECT_LT(relative_error(halves_to_float(t, d_out.to_host<uint16_t>()), ref), band);
-    if (fused) {
-      EXPECT_LT(relative_error(halves_to_float(t, d_res.to_host<uint16_t>()), ref_res), band);
     }
   }
 }
@@ -198,22 +201,25 @@ TEST_P(elementwise, kv_write_puts_each_token_at_its_slot_and_skips_negative_slot
 TEST_P(elementwise, silu_and_mul_matches_fp64_within_the_half_band) {
   const dtype t = GetParam();
   std::mt19937 rng(15);
-  const int32_t tokens = 13, width = 1000;
-  const half_tensor gu = random_half(t, static_cast<size_t>(tokens) * 2 * width, rng, -4.0f, 4.0f);
-  auto d_gu = device_buffer::from(gu.bits);
-  device_buffer d_out(static_cast<size_t>(tokens) * width * 2);
-  d_out.poison();
-  ASSERT_EQ(kernels::launch_silu_and_mul(t, d_out.get(), d_gu.get(), tokens, width, nullptr),
-            cudaSuccess);
-  std::vector<double> ref(static_cast<size_t>(tokens) * width);
-  for (int32_t i = 0; i < tokens; ++i)
-    for (int32_t j = 0; j < width; ++j) {
-      const double g = gu.values[static_cast<size_t>(i) * 2 * width + j];
-      const double u = gu.values[static_cast<size_t>(i) * 2 * width + width + j];
-      ref[static_cast<size_t>(i) * width + j] = g / (1.0 + std::exp(-g)) * u;
-    }
-  EXPECT_LT(relative_error(halves_to_float(t, d_out.to_host<uint16_t>()), ref),
-            t == dtype::bf16 ? kBf16Band : kF16Band);
+  // 1000: the 16-byte-access kernel; 1001: the per-element one.
+  for (const int32_t width : {1000, 1001}) {
+    const int32_t tokens = 13;
+    const half_tensor gu = random_half(t, static_cast<size_t>(tokens) * 2 * width, rng, -4.0f, 4.0f);
+    auto d_gu = device_buffer::from(gu.bits);
+    device_buffer d_out(static_cast<size_t>(tokens) * width * 2);
+    d_out.poison();
+    ASSERT_EQ(kernels::launch_silu_and_mul(t, d_out.get(), d_gu.get(), tokens, width, nullptr),
+              cudaSuccess);
+    std::vector<double> ref(static_cast<size_t>(tokens) * width);
+    for (int32_t i = 0; i < tokens; ++i)
+      for (int32_t j = 0; j < width; ++j) {
+        const double g = gu.values[static_cast<size_t>(i) * 2 * width + j];
+        const double u = gu.values[static_cast<size_t>(i) * 2 * width + width + j];
+        ref[static_cast<size_t>(i) * width + j] = g / (1.0 + std::exp(-g)) * u;
+      }
+    EXPECT_LT(relative_error(halves_to_float(t, d_out.to_host<uint16_t>()), ref),
+              t == dtype::bf16 ? kBf16Band : kF16Band);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(types, elementwise, ::testing::Values(dtype::bf16, dtype::f16),
