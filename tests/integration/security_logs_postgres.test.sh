@@ -1,34 +1,22 @@
 #!/usr/bin/env bash
-# `troupe logs` against a real PostgreSQL server started here (initdb + pg_ctl
-# into a scratch directory, Unix socket only, as the postgres user when run as
-# root): migrate creates the schema, rows inserted with psql come back from
+# `troupe logs` against a real PostgreSQL server started here (pg_lib.sh):
+# migrate creates the schema, rows inserted with psql come back from
 # tail and export.
 set -euo pipefail
 bin=${TROUPE_BIN:?TROUPE_BIN must name the troupe binary}
-pgbin=${TROUPE_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
-[ -x "$pgbin/initdb" ] && [ -x "$pgbin/pg_ctl" ] ||
-  { echo "SKIP: PostgreSQL server binaries not found (install postgresql)"; exit 77; }
-command -v psql >/dev/null || { echo "SKIP: psql not installed"; exit 77; }
+source "$(dirname "$0")/pg_lib.sh"
+pg_require
 command -v node >/dev/null || { echo "SKIP: node not installed"; exit 77; }
 if ! "$bin" logs --help >/dev/null 2>&1; then
   echo "SKIP: this troupe binary has no 'logs' command"; exit 77
 fi
-as_pg=()
-if [ "$(id -u)" = 0 ]; then
-  if id -u postgres >/dev/null 2>&1; then as_pg=(runuser -u postgres --)
-  else as_pg=(setpriv --reuid=nobody --regid=nogroup --clear-groups); fi
-fi
-tmp=$(mktemp -d); chmod 777 "$tmp"
-port=$((20000 + $$ % 20000))
-stop() { "${as_pg[@]}" "$pgbin/pg_ctl" -D "$tmp/data" -m immediate -w stop >/dev/null 2>&1 || true; rm -rf "$tmp"; }
+tmp=$(mktemp -d)
+stop() { pg_stop "$tmp"; rm -rf "$tmp"; }
 trap stop EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-"${as_pg[@]}" "$pgbin/initdb" -D "$tmp/data" --auth=trust --username=troupe --encoding=UTF8 \
-  --locale=C --no-sync >"$tmp/initdb.log" 2>&1 || { cat "$tmp/initdb.log"; fail "initdb"; }
-"${as_pg[@]}" "$pgbin/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w -t 60 \
-  -o "-k $tmp -h '' -p $port -c fsync=off" start >/dev/null || { cat "$tmp/server.log"; fail "pg_ctl start"; }
-url="postgresql://troupe@/postgres?host=$tmp&port=$port"
+pg_start "$tmp"
+url=$pg_url
 
 if "$bin" logs tail --db "$url" 2>/dev/null; then fail "tail before migrate succeeded"; fi
 "$bin" logs migrate --db "$url" || fail "migrate"

@@ -1,42 +1,32 @@
 #!/usr/bin/env bash
 # The request log on PostgreSQL through the real `troupe serve --log.url
-# postgresql://…` (a throwaway server started here, as in
-# security_logs_postgres): the server creates the schema, and every request
-# (two completions, a streamed chat, a 401) lands as one row with the key id,
-# the token counts curl saw and no secret. Rows of requests that finished a
+# postgresql://…` (a throwaway server started here by pg_lib.sh): the server
+# creates the schema, and every request (two completions, a streamed chat, a
+# 401) lands as one row with the key id, the token counts curl saw and no
+# secret. Rows of requests that finished a
 # flush interval before a SIGKILL survive it.
 set -euo pipefail
 bin=${TROUPE_BIN:?TROUPE_BIN must name the troupe binary}
 src=${TROUPE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-pgbin=${TROUPE_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
-[ -x "$pgbin/initdb" ] && [ -x "$pgbin/pg_ctl" ] ||
-  { echo "SKIP: PostgreSQL server binaries not found (install postgresql)"; exit 77; }
-for tool in psql curl node; do
+source "$(dirname "$0")/pg_lib.sh"
+pg_require
+for tool in curl node; do
   command -v $tool >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
 done
 model=$src/tests/data/models/tiny-llama3
 [ -f "$model/tokenizer.json" ] || { echo "SKIP: run scripts/setup-test-data.sh first"; exit 77; }
-as_pg=()
-if [ "$(id -u)" = 0 ]; then
-  if id -u postgres >/dev/null 2>&1; then as_pg=(runuser -u postgres --)
-  else as_pg=(setpriv --reuid=nobody --regid=nogroup --clear-groups); fi
-fi
-tmp=$(mktemp -d); chmod 777 "$tmp"
-port=$((20000 + $$ % 20000))
+tmp=$(mktemp -d)
 serve_pid=
 stop() {
   [ -n "$serve_pid" ] && kill -9 "$serve_pid" 2>/dev/null || true
-  "${as_pg[@]}" "$pgbin/pg_ctl" -D "$tmp/data" -m immediate -w stop >/dev/null 2>&1 || true
+  pg_stop "$tmp"
   rm -rf "$tmp"
 }
 trap stop EXIT
 fail() { echo "FAIL: $*"; [ -f "$tmp/serve.err" ] && cat "$tmp/serve.err"; exit 1; }
 
-"${as_pg[@]}" "$pgbin/initdb" -D "$tmp/data" --auth=trust --username=troupe --encoding=UTF8 \
-  --locale=C --no-sync >"$tmp/initdb.log" 2>&1 || { cat "$tmp/initdb.log"; fail "initdb"; }
-"${as_pg[@]}" "$pgbin/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w -t 60 \
-  -o "-k $tmp -h '' -p $port -c fsync=off" start >/dev/null || { cat "$tmp/server.log"; fail "pg_ctl start"; }
-url="postgresql://troupe@/postgres?host=$tmp&port=$port"
+pg_start "$tmp"
+url=$pg_url
 
 state=$tmp/state
 mkdir -p "$state"
