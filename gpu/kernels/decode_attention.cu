@@ -9,7 +9,6 @@
 // and 128 and is preferred where it applies.
 #include <cstdlib>
 #include <cstring>
-#include <type_traits>
 
 #include "gpu/kernels/attention.hpp"
 #include "gpu/kernels/decode_split.cuh"
@@ -222,32 +221,34 @@ __global__ void decode_combine_kernel(attention_args a, decode_workspace w) {
   out[d] = from_float<T>(sum_l > 0.0f ? sum_acc / sum_l : 0.0f);
 }
 
-template <typename T, int D, int G>
-cudaError_t launch_decode_for(const attention_args& a, const decode_workspace& w,
-                              cudaStream_t stream, bool tensor_cores) {
+// The CUDA-core kernel's partials, instantiated for the head size and the
+// smallest group bound that holds the real group.
+template <typename T, int D>
+cudaError_t launch_cuda_core_partials_dim(const attention_args& a, const decode_workspace& w,
+                                          cudaStream_t stream) {
   // split_limit, not max_splits: no sequence uses more, and idle blocks cost launches.
   const dim3 grid(w.split_limit, a.layout.num_kv_heads, a.num_seqs);
-  if (tensor_cores) {
-    const cudaError_t status = launch_decode_attention_mma_partials(
-        std::is_same_v<T, __half> ? dtype::f16 : dtype::bf16, a, w, stream);
-    if (status != cudaSuccess) return status;
-  } else {
-    const cudaError_t status =
-        launch_chained(decode_attention_kernel<T, D, G>, grid, dim3(kThreads), 0, stream, a, w);
-    if (status != cudaSuccess) return status;
-  }
-  return launch_chained(decode_combine_kernel<T>, dim3(a.num_heads, a.num_seqs), dim3(D), 0, stream, a, w);
+  auto launch = [&](auto kernel) { return launch_chained(kernel, grid, dim3(kThreads), 0, stream, a, w); };
+  const int32_t group = a.num_heads / a.layout.num_kv_heads;
+  if (group <= 1) return launch(decode_attention_kernel<T, D, 1>);
+  if (group <= 2) return launch(decode_attention_kernel<T, D, 2>);
+  if (group <= 4) return launch(decode_attention_kernel<T, D, 4>);
+  if (group <= 8) return launch(decode_attention_kernel<T, D, 8>);
+  return cudaErrorInvalidValue;
 }
 
-template <typename T, int D>
-cudaError_t launch_decode_dim(const attention_args& a, const decode_workspace& w,
-                              cudaStream_t stream, bool tensor_cores) {
-  const int32_t group = a.num_heads / a.layout.num_kv_heads;
-  if (group <= 1) return launch_decode_for<T, D, 1>(a, w, stream, tensor_cores);
-  if (group <= 2) return launch_decode_for<T, D, 2>(a, w, stream, tensor_cores);
-  if (group <= 4) return launch_decode_for<T, D, 4>(a, w, stream, tensor_cores);
-  if (group <= 8) return launch_decode_for<T, D, 8>(a, w, stream, tensor_cores);
-  return cudaErrorInvalidValue;
+template <typename T>
+cudaError_t launch_cuda_core_partials(const attention_args& a, const decode_workspace& w,
+                                      cudaStream_t stream) {
+  switch (a.layout.head_dim) {
+    case 8: return launch_cuda_core_partials_dim<T, 8>(a, w, stream);
+    case 16: return launch_cuda_core_partials_dim<T, 16>(a, w, stream);
+    case 32: return launch_cuda_core_partials_dim<T, 32>(a, w, stream);
+    case 64: return launch_cuda_core_partials_dim<T, 64>(a, w, stream);
+    case 128: return launch_cuda_core_partials_dim<T, 128>(a, w, stream);
+    case 256: return launch_cuda_core_partials_dim<T, 256>(a, w, stream);
+    default: return cudaErrorInvalidValue;
+  }
 }
 
 }  // namespace
@@ -288,30 +289,27 @@ cudaError_t launch_decode_attention(dtype type, const attention_args& a,
                                     const decode_workspace& w, cudaStream_t stream,
                                     decode_kernel kernel) {
   if (a.num_seqs == 0) return cudaSuccess;
+  if (a.num_heads % a.layout.num_kv_heads != 0) return cudaErrorInvalidValue;
   const int32_t group = a.num_heads / a.layout.num_kv_heads;
+  if (!decode_attention_supported(group, a.layout.head_dim)) return cudaErrorInvalidValue;
+  if (w.split_limit < 1 || w.split_limit > w.max_splits) return cudaErrorInvalidValue;
   // The tensor-core kernel reads whole 16-key chunks of one KV block.
   const bool mma_fits = decode_attention_mma_supported(group, a.layout.head_dim) &&
                         a.layout.block_size % 16 == 0;
   if (kernel == decode_kernel::tensor_cores && !mma_fits) return cudaErrorInvalidValue;
-  // Measured on an H100 (bench/NOTES.md, v4): the tensor-core kernel is
+  // Measured on an H100 (bench/NOTES.md, v5): the tensor-core kernel is
   // 1-9 % faster where sequences are split three ways or more (small
   // batches), 2-3 % slower with one or two splits, where its 104 KiB of
   // shared memory per block leave the SMs half as many warps.
   const bool tensor_cores =
       mma_fits && (kernel == decode_kernel::tensor_cores ||
                    (kernel == decode_kernel::automatic && w.split_limit >= 3));
-  if (a.num_heads % a.layout.num_kv_heads != 0) return cudaErrorInvalidValue;
-  if (w.split_limit < 1 || w.split_limit > w.max_splits) return cudaErrorInvalidValue;
   TROUPE_DISPATCH_HALF(type, T, {
-    switch (a.layout.head_dim) {
-      case 8: return launch_decode_dim<T, 8>(a, w, stream, tensor_cores);
-      case 16: return launch_decode_dim<T, 16>(a, w, stream, tensor_cores);
-      case 32: return launch_decode_dim<T, 32>(a, w, stream, tensor_cores);
-      case 64: return launch_decode_dim<T, 64>(a, w, stream, tensor_cores);
-      case 128: return launch_decode_dim<T, 128>(a, w, stream, tensor_cores);
-      case 256: return launch_decode_dim<T, 256>(a, w, stream, tensor_cores);
-      default: return cudaErrorInvalidValue;
-    }
+    const cudaError_t status = tensor_cores ? launch_decode_attention_mma_partials(type, a, w, stream)
+                                            : launch_cuda_core_partials<T>(a, w, stream);
+    if (status != cudaSuccess) return status;
+    return launch_chained(decode_combine_kernel<T>, dim3(a.num_heads, a.num_seqs),
+                          dim3(a.layout.head_dim), 0, stream, a, w);
   });
 }
 
