@@ -20,6 +20,8 @@ constexpr const char* usage =
     "\n"
     "Roles:\n"
     "  serve         all-in-one server: HTTPS/WebSocket OpenAI-compatible API + engine\n"
+    "  gateway       the same API in front of remote workers (routing, failover)\n"
+    "  worker        one engine for gateways, over the cluster transport (mutual TLS)\n"
     "\n"
     "Offline:\n"
     "  generate      run the engine on one prompt and print tokens as they come\n"
@@ -44,6 +46,8 @@ struct command {
 
 const command commands[] = {
     {"serve", troupe::cli::run_serve},
+    {"gateway", troupe::cli::run_gateway},
+    {"worker", troupe::cli::run_worker},
     {"generate", troupe::cli::run_generate},
     {"tokenize", troupe::cli::run_tokenize},
     {"detokenize", troupe::cli::run_detokenize},

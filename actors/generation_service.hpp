@@ -85,13 +85,31 @@ class generation_service {
  public:
   virtual ~generation_service() = default;
 
-  virtual model_info model() const = 0;
+  // Every model the service routes to (a gateway learns them from its
+  // workers), the default model first.
+  virtual std::vector<model_info> models() const = 0;
+  // True while every known model has a worker that takes requests.
   virtual bool ready() const = 0;
 
-  virtual std::vector<int32_t> tokenize(const std::string& text, bool add_special_tokens) const = 0;
-  virtual std::string detokenize(const std::vector<int32_t>& ids) const = 0;
+  // The model a request names; "" means the default one. nullopt: not served.
+  std::optional<model_info> find_model(const std::string& name) const {
+    const std::vector<model_info> all = models();
+    if (all.empty()) return std::nullopt;
+    if (name.empty()) return all.front();
+    for (const model_info& m : all)
+      if (m.id == name) return m;
+    return std::nullopt;
+  }
+  // The default model (an empty info while none is known).
+  model_info model() const { return find_model("").value_or(model_info{}); }
+
+  // Text work for a served model (model as returned by find_model).
+  virtual std::vector<int32_t> tokenize(const std::string& model, const std::string& text,
+                                        bool add_special_tokens) const = 0;
+  virtual std::string detokenize(const std::string& model, const std::vector<int32_t>& ids) const = 0;
   // Renders the model's chat template; on failure returns nullopt and sets *error.
-  virtual std::optional<std::string> render_chat(const std::vector<chat_message>& messages,
+  virtual std::optional<std::string> render_chat(const std::string& model,
+                                                 const std::vector<chat_message>& messages,
                                                  bool add_generation_prompt,
                                                  std::string* error) const = 0;
 

@@ -11,6 +11,7 @@
 
 #include "actors/engine/engine.hpp"
 #include "actors/engine/sched/request.hpp"
+#include "actors/node/worker_info.hpp"
 
 namespace troupe::actors {
 
@@ -20,17 +21,47 @@ using step_atom = caf::atom_constant<caf::atom("step")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using output_atom = caf::atom_constant<caf::atom("output")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using outputs_atom = caf::atom_constant<caf::atom("outputs")>;
+using info_atom = caf::atom_constant<caf::atom("info")>;
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using register_atom = caf::atom_constant<caf::atom("register")>;
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
+using unwatch_atom = caf::atom_constant<caf::atom("unwatch")>;
+using lost_atom = caf::atom_constant<caf::atom("lost")>;
 
-// Receives the new tokens of its sequences from the scheduler.
-using output_sink_actor = caf::typed_actor<caf::reacts_to<output_atom, engine::request_output>>;
+// Receives, once per engine step, the new tokens of every sequence it
+// submitted to that scheduler: one message per gateway per step, not one per
+// token per request (the gateway's output dispatcher fans them out).
+using output_sink_actor =
+    caf::typed_actor<caf::reacts_to<outputs_atom, std::vector<engine::request_output>>>;
 
-// One per GPU (or CPU engine): owns the block pool, the queues and the executor.
-// submit replies with an engine::add_error as int32 (0 = admitted).
+// One per GPU (or CPU engine) — the worker: owns the block pool, the queues
+// and the executor. submit replies with an engine::add_error as int32
+// (0 = admitted); stats is the gateway's heartbeat; info (with the caller's
+// protocol version) is the handshake; drain stops admission before exit.
 using scheduler_actor = caf::typed_actor<
     caf::replies_to<submit_atom, engine::engine_request, output_sink_actor>::with<int32_t>,
     caf::reacts_to<abort_atom, std::string>,
     caf::reacts_to<step_atom>,
-    caf::replies_to<stats_atom>::with<engine::engine_stats>>;
+    caf::replies_to<stats_atom>::with<engine::engine_stats>,
+    caf::replies_to<info_atom, int32_t>::with<worker_info>,
+    caf::reacts_to<drain_atom>>;
+
+// The gateway side of one generation (actors/request_actor.hpp): its outputs,
+// a cancel from the session, and `lost` when the membership actor ejects a
+// worker (by id) that may hold some of its sequences.
+using request_actor = caf::typed_actor<caf::reacts_to<output_atom, engine::request_output>,
+                                       caf::reacts_to<cancel_atom>,
+                                       caf::reacts_to<lost_atom, int32_t>>;
+
+// The gateway's output dispatcher (actors/node/output_dispatcher.hpp): an
+// output sink that request actors register their engine request ids with.
+using dispatcher_actor = output_sink_actor::extend<caf::reacts_to<watch_atom, std::string, request_actor>,
+                                                   caf::reacts_to<unwatch_atom, std::string>>;
+
+// A gateway's door for workers that join it (`troupe worker --gateway`): the
+// worker sends its own scheduler handle and the address it is known by.
+using registry_actor = caf::typed_actor<caf::reacts_to<register_atom, scheduler_actor, std::string>>;
 
 void announce_message_types(caf::actor_system_config& cfg);
 
@@ -48,7 +79,7 @@ typename Inspector::result_type inspect(Inspector& f, sampling_params& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, engine_request& x) {
   return f(caf::meta::type_name("troupe.engine_request"), x.request_id, x.prompt_token_ids,
-           x.params);
+           x.params, x.num_resumed_output_tokens);
 }
 
 template <class Inspector>
@@ -72,3 +103,14 @@ typename Inspector::result_type inspect(Inspector& f, engine_stats& x) {
 }
 
 }  // namespace troupe::engine
+
+namespace troupe::actors {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_info& x) {
+  return f(caf::meta::type_name("troupe.worker_info"), x.protocol_version, x.model_id,
+           x.max_model_len, x.block_size, x.max_num_seqs, x.executor, x.address, x.tokenizer_json,
+           x.tokenizer_config_json, x.generation_config_json, x.chat_template_override);
+}
+
+}  // namespace troupe::actors

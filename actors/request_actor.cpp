@@ -17,16 +17,21 @@ double seconds_between(clock_type::time_point a, clock_type::time_point b) {
 }
 
 struct choice_state {
-  std::string engine_id;
+  std::string engine_id;               // id of the current submission
+  int32_t worker_id = 0;               // where it runs now (0: nowhere)
+  scheduler_actor worker;
+  std::vector<int32_t> failed_workers; // workers it left after they failed
+  int32_t num_attempts = 0;
+  std::vector<int32_t> produced;       // every token the engine produced for it
   std::optional<engine::incremental_detokenizer> detok;
   std::optional<engine::stop_matcher> stops;
   bool finished = false;
-  int32_t num_tokens = 0;
 };
 
 struct request_state {
   request_actor_args args;
   std::vector<choice_state> choices;
+  std::vector<caf::actor_addr> monitored;  // worker handles watched for down
   int32_t num_unfinished = 0;
   int32_t num_prompt_tokens = 0;
   int32_t num_cached_prompt_tokens = 0;
@@ -39,6 +44,8 @@ struct request_state {
 };
 
 using request_pointer = request_actor::stateful_pointer<request_state>;
+
+void submit_choice(request_pointer self, int32_t index);
 
 std::string token_text(const model_bundle& model, int32_t id) {
   return model.tokenizer.decode({id}, false);
@@ -59,12 +66,22 @@ std::vector<token_logprob_text> to_text_logprobs(const model_bundle& model,
   return out;
 }
 
+// The choice no longer runs anywhere: its worker slot is given back and the
+// dispatcher stops forwarding its id.
+void detach_choice(request_pointer self, choice_state& c) {
+  if (c.worker_id == 0) return;
+  self->state.args.workers->release(c.worker_id);
+  self->send(self->state.args.dispatcher, unwatch_atom::value, c.engine_id);
+  c.worker_id = 0;
+}
+
 void finish_choice(request_pointer self, int32_t index, engine::finish_reason reason,
                    generation_event& ev) {
   auto& st = self->state;
   auto& c = st.choices[index];
   c.finished = true;
   --st.num_unfinished;
+  detach_choice(self, c);
   ev.finished = reason;
   ev.finish_reason_text = reason == engine::finish_reason::length ? "length" : "stop";
   auto& m = *st.args.metrics;
@@ -91,6 +108,97 @@ void deliver_done_if_finished(request_pointer self) {
   self->quit();
 }
 
+// Ends a choice with an error event (no worker could take it, or the engine
+// refused it).
+void fail_choice(request_pointer self, int32_t index, service_error error, std::string message) {
+  auto& st = self->state;
+  auto& c = st.choices[index];
+  if (c.finished) return;
+  detach_choice(self, c);
+  c.finished = true;
+  --st.num_unfinished;
+  generation_event ev;
+  ev.index = index;
+  ev.error = error;
+  ev.error_message = std::move(message);
+  st.args.sink(std::move(ev));
+  deliver_done_if_finished(self);
+}
+
+// The choice's worker failed (died, cut off, ejected): continue on another.
+void fail_over(request_pointer self, int32_t index, int32_t failed_worker_id) {
+  auto& st = self->state;
+  auto& c = st.choices[index];
+  if (c.finished || c.worker_id != failed_worker_id) return;  // already moved
+  // Best effort: if the worker is alive after all, its sequence stops and frees its blocks.
+  self->send(c.worker, abort_atom::value, c.engine_id);
+  detach_choice(self, c);
+  c.failed_workers.push_back(failed_worker_id);
+  st.args.workers->count_failover(failed_worker_id);
+  ++*st.args.failovers_total;
+  submit_choice(self, index);
+}
+
+void on_submit_refused(request_pointer self, int32_t index, int32_t worker_id, int32_t err) {
+  auto& st = self->state;
+  auto& c = st.choices[index];
+  if (c.finished || c.worker_id != worker_id) return;
+  const auto code = static_cast<engine::add_error>(err);
+  if (code == engine::add_error::draining || code == engine::add_error::queue_full) {
+    // That worker takes nothing now: another one of the model may.
+    if (code == engine::add_error::draining) st.args.workers->set_draining(worker_id);
+    detach_choice(self, c);
+    c.failed_workers.push_back(worker_id);
+    submit_choice(self, index);
+    return;
+  }
+  fail_choice(self, index, service_error::bad_request, "The engine refused the request.");
+}
+
+void submit_choice(request_pointer self, int32_t index) {
+  auto& st = self->state;
+  auto& c = st.choices[index];
+  const auto& req = st.args.request;
+  std::vector<int32_t> tokens = req.prompt_token_ids;
+  tokens.insert(tokens.end(), c.produced.begin(), c.produced.end());
+  auto routed = st.args.workers->route(req.model, tokens, c.failed_workers);
+  if (!routed) {
+    const bool moved = !c.failed_workers.empty();
+    fail_choice(self, index, moved ? service_error::internal : service_error::overloaded,
+                moved ? "The worker serving this request failed and no other worker of model '" +
+                            req.model + "' could take it over."
+                      : "No worker of model '" + req.model + "' can take the request now.");
+    return;
+  }
+  const std::string base = st.args.request.n == 1 ? req.request_id
+                                                  : req.request_id + "-" + std::to_string(index);
+  c.engine_id = c.num_attempts == 0 ? base : base + "~" + std::to_string(c.num_attempts);
+  ++c.num_attempts;
+  c.worker_id = routed->id;
+  c.worker = routed->handle;
+  const caf::actor_addr addr = c.worker.address();
+  if (std::find(st.monitored.begin(), st.monitored.end(), addr) == st.monitored.end()) {
+    self->monitor(c.worker);
+    st.monitored.push_back(addr);
+  }
+  self->send(st.args.dispatcher, watch_atom::value, c.engine_id,
+             caf::actor_cast<request_actor>(self));
+  engine::engine_request er;
+  er.request_id = c.engine_id;
+  er.prompt_token_ids = std::move(tokens);
+  er.num_resumed_output_tokens = static_cast<int32_t>(c.produced.size());
+  er.params = req.params;
+  er.params.seed = req.params.seed + static_cast<uint64_t>(index);
+  const int32_t worker_id = routed->id;
+  self->request(c.worker, caf::infinite, submit_atom::value, std::move(er),
+                caf::actor_cast<output_sink_actor>(st.args.dispatcher))
+      .then(
+          [self, index, worker_id](int32_t err) {
+            if (err != 0) on_submit_refused(self, index, worker_id, err);
+          },
+          [self, index, worker_id](caf::error&) { fail_over(self, index, worker_id); });
+}
+
 void on_output(request_pointer self, engine::request_output& out) {
   auto& st = self->state;
   int32_t index = -1;
@@ -112,14 +220,16 @@ void on_output(request_pointer self, engine::request_output& out) {
     }
     st.last_token_at = now;
   }
-  if (index == 0 || st.num_prompt_tokens == 0) {
+  // A resumed submission reports the same prompt length (its resumed tokens
+  // count as output); its cache hits are the worker's business, not usage.
+  if ((index == 0 || st.num_prompt_tokens == 0) && c.num_attempts == 1) {
     st.num_prompt_tokens = out.num_prompt_tokens;
     st.num_cached_prompt_tokens = out.num_cached_prompt_tokens;
   }
+  c.produced.insert(c.produced.end(), out.new_token_ids.begin(), out.new_token_ids.end());
   generation_event ev;
   ev.index = index;
   for (int32_t id : out.new_token_ids) {
-    ++c.num_tokens;
     ++st.num_completion_tokens;
     ev.token_ids.push_back(id);
     ev.text_delta += c.stops->push(c.detok->push(id));
@@ -131,7 +241,7 @@ void on_output(request_pointer self, engine::request_output& out) {
   if (c.stops->stopped()) {
     // A stop string matched: the engine sequence is still running; abort it.
     if (out.finished == engine::finish_reason::none)
-      self->send(st.args.scheduler, abort_atom::value, c.engine_id);
+      self->send(c.worker, abort_atom::value, c.engine_id);
     finish_choice(self, index, engine::finish_reason::stop, ev);
   } else if (out.finished != engine::finish_reason::none) {
     ev.text_delta += c.stops->push(c.detok->flush());
@@ -141,6 +251,18 @@ void on_output(request_pointer self, engine::request_output& out) {
   if (!ev.text_delta.empty() || !ev.token_ids.empty() || ev.finished != engine::finish_reason::none)
     st.args.sink(std::move(ev));
   deliver_done_if_finished(self);
+}
+
+// Every unfinished choice on the worker (by handle or by id) moves elsewhere.
+void on_worker_failed(request_pointer self, std::optional<caf::actor_addr> handle,
+                      std::optional<int32_t> worker_id) {
+  auto& st = self->state;
+  for (int32_t i = 0; i < static_cast<int32_t>(st.choices.size()); ++i) {
+    auto& c = st.choices[i];
+    if (c.finished || c.worker_id == 0) continue;
+    const bool hit = (handle && c.worker.address() == *handle) || (worker_id && c.worker_id == *worker_id);
+    if (hit) fail_over(self, i, c.worker_id);
+  }
 }
 
 request_actor::behavior_type request_impl(request_pointer self, request_actor_args args) {
@@ -153,61 +275,27 @@ request_actor::behavior_type request_impl(request_pointer self, request_actor_ar
   st.choices.resize(n);
   st.num_unfinished = n;
   st.args.metrics->prompt_tokens_total += static_cast<int64_t>(req.prompt_token_ids.size());
+  self->set_down_handler([self](const caf::down_msg& dm) { on_worker_failed(self, dm.source, std::nullopt); });
   for (int32_t i = 0; i < n; ++i) {
     auto& c = st.choices[i];
-    c.engine_id = n == 1 ? req.request_id : req.request_id + "-" + std::to_string(i);
     c.detok.emplace(st.args.model->tokenizer, true);
     c.stops.emplace(req.stop);
-    engine::engine_request er;
-    er.request_id = c.engine_id;
-    er.prompt_token_ids = req.prompt_token_ids;
-    er.params = req.params;
-    er.params.seed = req.params.seed + static_cast<uint64_t>(i);
-    self->request(st.args.scheduler, caf::infinite, submit_atom::value, std::move(er),
-                  caf::actor_cast<output_sink_actor>(self))
-        .then(
-            [self, i](int32_t err) {
-              if (err == 0) return;
-              auto& s = self->state;
-              if (s.choices[i].finished) return;
-              generation_event ev;
-              ev.index = i;
-              ev.error = err == static_cast<int32_t>(engine::add_error::queue_full)
-                             ? service_error::overloaded
-                             : service_error::bad_request;
-              ev.error_message = err == static_cast<int32_t>(engine::add_error::queue_full)
-                                     ? "The engine is currently overloaded, please try again later."
-                                     : "The engine refused the request.";
-              s.choices[i].finished = true;
-              --s.num_unfinished;
-              s.args.sink(std::move(ev));
-              deliver_done_if_finished(self);
-            },
-            [self, i](caf::error&) {
-              auto& s = self->state;
-              if (s.choices[i].finished) return;
-              generation_event ev;
-              ev.index = i;
-              ev.error = service_error::internal;
-              ev.error_message = "The scheduler is not reachable.";
-              s.choices[i].finished = true;
-              --s.num_unfinished;
-              s.args.sink(std::move(ev));
-              deliver_done_if_finished(self);
-            });
   }
+  for (int32_t i = 0; i < n; ++i) submit_choice(self, i);
   return {
       [self](output_atom, engine::request_output& out) { on_output(self, out); },
       [self](cancel_atom) {
         auto& s = self->state;
         for (auto& c : s.choices)
           if (!c.finished) {
-            self->send(s.args.scheduler, abort_atom::value, c.engine_id);
+            if (c.worker_id != 0) self->send(c.worker, abort_atom::value, c.engine_id);
+            detach_choice(self, c);
             ++s.args.metrics->requests_finished_abort;
           }
         if (s.args.on_finished) s.args.on_finished();
         self->quit();
       },
+      [self](lost_atom, int32_t worker_id) { on_worker_failed(self, std::nullopt, worker_id); },
   };
 }
 

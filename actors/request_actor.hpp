@@ -1,8 +1,16 @@
 #pragma once
 // A request actor carries one generation request (its n choices) on the
-// gateway side: it submits token ids to the scheduler, detokenizes the tokens
-// that come back incrementally, applies stop strings, measures latencies, and
-// delivers events to the network session through a sink. It never sees HTTP.
+// gateway side: it routes each choice to a worker of the model, submits its
+// token ids, detokenizes the tokens that come back incrementally, applies stop
+// strings, measures latencies, and delivers events to the network session
+// through a sink. It never sees HTTP.
+//
+// It also owns failover. It keeps every token a choice has produced; when the
+// choice's worker dies (its handle goes down, or the membership actor ejects
+// it as silent), it resubmits prompt + produced tokens to another worker of
+// the model, marking the produced tokens as output. Sampling draws are
+// counter-based (seed, output index), so the new worker continues exactly
+// where the dead one stopped and the client's stream has no gap and no repeat.
 #include <functional>
 #include <memory>
 
@@ -10,16 +18,17 @@
 #include "actors/messages.hpp"
 #include "actors/metrics/metrics_registry.hpp"
 #include "actors/node/model_bundle.hpp"
+#include "actors/node/output_dispatcher.hpp"
+#include "actors/node/worker_table.hpp"
 
 namespace troupe::actors {
 
-using request_actor = caf::typed_actor<caf::reacts_to<output_atom, engine::request_output>,
-                                       caf::reacts_to<cancel_atom>>;
-
 struct request_actor_args {
   std::shared_ptr<const model_bundle> model;
-  scheduler_actor scheduler;
+  std::shared_ptr<worker_table> workers;
+  dispatcher_actor dispatcher;
   std::shared_ptr<metrics_registry> metrics;
+  std::shared_ptr<std::atomic<int64_t>> failovers_total;
   generation_request request;  // prompt_token_ids filled, seed set
   event_sink sink;
   std::function<void()> on_finished;  // the service forgets the request

@@ -1,11 +1,16 @@
-// `troupe serve [--model DIR] [--config FILE] [--FLAG VALUE]…`: builds the
-// configuration (defaults < TOML file < flags), starts the local engine
-// service, and serves HTTP(S)/WebSocket until SIGTERM or SIGINT.
+// `troupe serve [--model DIR] [--config FILE] [--FLAG VALUE]…` and
+// `troupe gateway --worker HOST:PORT … [--FLAG VALUE]…`: build the
+// configuration (defaults < TOML file < flags), start the node's
+// generation_service (an in-process worker, or remote ones), and serve
+// HTTP(S)/WebSocket until SIGTERM or SIGINT.
 #include "cli/serve.hpp"
 
+#include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -17,7 +22,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/log_actor.hpp"
-#include "actors/node/local_service.hpp"
+#include "actors/node/config_mapping.hpp"
 #include "cli/cli_args.hpp"
 #include "actors/persistence/request_log_store.hpp"
 #include "config/load.hpp"
@@ -30,7 +35,17 @@
 namespace troupe::cli {
 namespace {
 
-void print_usage() {
+enum class edge_role { serve, gateway };
+
+void print_usage(edge_role role) {
+  if (role == edge_role::gateway)
+    std::printf(
+        "usage: troupe gateway --worker HOST:PORT [--worker HOST:PORT]... [--listen HOST:PORT]\n"
+        "                      [--cluster-cert F --cluster-key F --cluster-ca F | --cluster-plaintext]\n"
+        "                      [edge flags as for serve: --host H --port N --api-key KEY --no-tls ...]\n\n"
+        "The network edge (TLS, auth, limits, request log, OpenAI/WebSocket API) without an engine:\n"
+        "it dials the workers (and, with --listen, admits workers that join it), learns their models\n"
+        "and tokenizers from them, and routes by model, load and prompt prefix. See docs/cluster.md.\n\n");
   std::printf(
       "usage: troupe serve [--model DIR] [--config FILE] [--host H] [--port N]\n"
       "                    [--api-key KEY]... [--no-auth]\n"
@@ -42,8 +57,10 @@ void print_usage() {
   for (const auto& k : config::all_keys()) std::printf("  %s\n", k.c_str());
 }
 
-// argv (argv[1] == "serve") → config, in two passes so that --config is read before the flags
-// that override it.
+}  // namespace
+
+// argv (argv[1] == the command) → config, in two passes so that --config is
+// read before the flags that override it.
 bool build_config(int argc, char** argv, config::troupe_config* cfg, std::string* error) {
   for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "--config") == 0) {
@@ -69,6 +86,7 @@ bool build_config(int argc, char** argv, config::troupe_config* cfg, std::string
     if (name == "model") key = "model.path";
     else if (name == "api-key") key = "auth.api_keys";
     else if (name == "no-auth") key = "auth.disabled";
+    else if (name == "worker") key = "cluster.workers";
     else key = config::key_for_flag(name);
     if (key.empty()) return *error = "unknown flag '--" + name + "'", false;
     if (config::is_boolean_key(key) && !has_value) {
@@ -86,6 +104,8 @@ bool build_config(int argc, char** argv, config::troupe_config* cfg, std::string
   if (auto e = config::validate(*cfg)) return *error = *e, false;
   return true;
 }
+
+namespace {
 
 // The [auth] and [limits] tables as the security layer's options. Secrets
 // named by environment variable are read here, never stored in the config.
@@ -179,19 +199,46 @@ void raise_fd_limit() {
   }
 }
 
-}  // namespace
 
-int run_serve(int argc, char** argv) {
+// The engine side of the edge: one in-process worker (serve) or remote ones (gateway).
+std::unique_ptr<actors::generation_service> start_service(edge_role role,
+                                                          const config::troupe_config& cfg,
+                                                          std::string* error) {
+  if (role == edge_role::serve) return actors::start_local_service(cfg, error);
+  auto options = actors::gateway_options_from(cfg, error);
+  if (!options) return nullptr;
+  auto service = actors::cluster_service::start(*options, error);
+  if (service && options->registry)
+    std::fprintf(stderr, "troupe gateway: workers may join on %s:%u\n", options->registry->host.c_str(),
+                 unsigned(service->registry_port()));
+  for (const auto& w : options->workers)
+    std::fprintf(stderr, "troupe gateway: dialing worker %s:%u\n", w.host.c_str(), unsigned(w.port));
+  return service;
+}
+
+int run_edge(edge_role role, int argc, char** argv) {
+  const char* name = role == edge_role::serve ? "troupe serve" : "troupe gateway";
   for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
-      print_usage();
+      print_usage(role);
       return 0;
     }
   }
   config::troupe_config cfg;
   std::string error;
   if (!build_config(argc, argv, &cfg, &error)) {
-    std::fprintf(stderr, "troupe serve: %s\n", error.c_str());
+    std::fprintf(stderr, "%s: %s\n", name, error.c_str());
+    return 2;
+  }
+  if (role == edge_role::serve &&
+      (!cfg.cluster.workers.empty() || !cfg.cluster.listen.empty() || !cfg.cluster.gateway.empty())) {
+    std::fprintf(stderr, "troupe serve: cluster.workers/listen/gateway belong to `troupe gateway` and "
+                         "`troupe worker`; serve runs its engine in-process\n");
+    return 2;
+  }
+  if (role == edge_role::gateway && !cfg.model.path.empty()) {
+    std::fprintf(stderr, "troupe gateway: --model belongs to `troupe worker`; a gateway learns its "
+                         "models from its workers\n");
     return 2;
   }
   if (cfg.model.path.empty()) cfg.model.path = default_model_dir();  // the bundled model
@@ -241,9 +288,9 @@ int run_serve(int argc, char** argv) {
                  cfg.auth.jwt_enabled ? ", JWT bearer tokens" : "");
   }
 
-  std::unique_ptr<actors::generation_service> service = actors::start_local_service(cfg, &error);
+  std::unique_ptr<actors::generation_service> service = start_service(role, cfg, &error);
   if (!service) {
-    std::fprintf(stderr, "troupe serve: %s\n", error.c_str());
+    std::fprintf(stderr, "%s: %s\n", name, error.c_str());
     return 1;
   }
   raise_fd_limit();
@@ -264,6 +311,50 @@ int run_serve(int argc, char** argv) {
   log.stop();  // writes what is still queued
   std::fprintf(stderr, "troupe: stopped\n");
   return 0;
+}
+
+std::atomic<bool> worker_stop{false};
+
+void on_worker_signal(int) {
+  if (worker_stop.exchange(true)) _exit(1);  // a second signal: leave now
+}
+
+}  // namespace
+
+int run_serve(int argc, char** argv) { return run_edge(edge_role::serve, argc, argv); }
+int run_gateway(int argc, char** argv) { return run_edge(edge_role::gateway, argc, argv); }
+
+int run_worker(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::printf(
+          "usage: troupe worker --model DIR [--listen HOST:PORT] [--gateway HOST:PORT]\n"
+          "                     [--cluster-cert F --cluster-key F --cluster-ca F | --cluster-plaintext]\n"
+          "                     [--advertise HOST:PORT] [--drain-grace-ms MS]\n"
+          "                     [engine flags as for serve: --executor, --max-num-seqs, ...]\n\n"
+          "One engine (scheduler, KV pool, executor) for gateways: published on --listen for gateways\n"
+          "that dial it, and/or registered with the gateway at --gateway. SIGTERM drains it. See\n"
+          "docs/cluster.md; `troupe serve --help` lists the engine keys.\n");
+      return 0;
+    }
+  }
+  config::troupe_config cfg;
+  std::string error;
+  if (!build_config(argc, argv, &cfg, &error)) {
+    std::fprintf(stderr, "troupe worker: %s\n", error.c_str());
+    return 2;
+  }
+  if (cfg.model.path.empty()) cfg.model.path = default_model_dir();
+  auto options = actors::worker_options_from(cfg, &error);
+  if (!options) {
+    std::fprintf(stderr, "troupe worker: %s\n", error.c_str());
+    return 2;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = on_worker_signal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  return actors::run_worker_node(*options, worker_stop);
 }
 
 }  // namespace troupe::cli

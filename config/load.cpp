@@ -119,6 +119,26 @@ const std::vector<field>& schema() {
     add("log", "flush_ms", [](troupe_config& c) -> field_ref { return &c.log.flush_ms; }, 1, 600000);
     add("log", "queue_rows", [](troupe_config& c) -> field_ref { return &c.log.queue_rows; }, 1,
         1 << 24);
+    add("cluster", "listen", [](troupe_config& c) -> field_ref { return &c.cluster.listen; });
+    add("cluster", "workers", [](troupe_config& c) -> field_ref { return &c.cluster.workers; });
+    add("cluster", "gateway", [](troupe_config& c) -> field_ref { return &c.cluster.gateway; });
+    add("cluster", "advertise", [](troupe_config& c) -> field_ref { return &c.cluster.advertise; });
+    add("cluster", "plaintext", [](troupe_config& c) -> field_ref { return &c.cluster.plaintext; });
+    add("cluster", "cert", [](troupe_config& c) -> field_ref { return &c.cluster.cert; });
+    add("cluster", "key", [](troupe_config& c) -> field_ref { return &c.cluster.key; });
+    add("cluster", "ca", [](troupe_config& c) -> field_ref { return &c.cluster.ca; });
+    add("cluster", "heartbeat_ms", [](troupe_config& c) -> field_ref { return &c.cluster.heartbeat_ms; },
+        50, 60000);
+    add("cluster", "eject_after_ms",
+        [](troupe_config& c) -> field_ref { return &c.cluster.eject_after_ms; }, 200, 600000);
+    add("cluster", "connect_timeout_ms",
+        [](troupe_config& c) -> field_ref { return &c.cluster.connect_timeout_ms; }, 100, 600000);
+    add("cluster", "affinity_max_imbalance",
+        [](troupe_config& c) -> field_ref { return &c.cluster.affinity_max_imbalance; }, 0, 1 << 20);
+    add("cluster", "drain_grace_ms",
+        [](troupe_config& c) -> field_ref { return &c.cluster.drain_grace_ms; }, 0);
+    add("cluster", "max_in_flight",
+        [](troupe_config& c) -> field_ref { return &c.cluster.max_in_flight; }, 1, 1 << 24);
     return f;
   }();
   return fields;
@@ -268,6 +288,12 @@ std::string key_for_flag(std::string_view flag_name) {
   if (key.find('.') != std::string::npos) return find_field(key) ? key : std::string();
   for (const field& f : schema())
     if (key == f.key) return name_of(f);
+  // `--cluster-cert` names `cluster.cert`: a section prefix disambiguates
+  // keys whose bare name would read poorly as a flag.
+  for (const field& f : schema()) {
+    const std::string prefix = std::string(f.section) + "_";
+    if (key.rfind(prefix, 0) == 0 && key.substr(prefix.size()) == f.key) return name_of(f);
+  }
   return {};
 }
 

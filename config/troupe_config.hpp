@@ -81,7 +81,29 @@ struct log_config {
   int64_t queue_rows = 8192;          // queued rows; beyond, the oldest are dropped and counted
 };
 
+// Gateway and worker nodes (`troupe gateway`, `troupe worker`). Flags:
+// --listen, --worker (repeatable), --gateway, --cluster-plaintext,
+// --cluster-cert/--cluster-key/--cluster-ca, --heartbeat-ms, …
+struct cluster_config {
+  std::string listen;                 // worker: host:port it publishes its engine on;
+                                      // gateway: host:port workers may join on ("" = none)
+  std::vector<std::string> workers;   // gateway: worker host:port to dial (and redial)
+  std::string gateway;                // worker: a gateway's join address to register with
+  std::string advertise;              // worker: the host:port gateways know it by ("" = listen)
+  bool plaintext = false;             // plain BASP: loopback addresses only, for tests
+  std::string cert;                   // this node's certificate (PEM), signed by the cluster CA
+  std::string key;                    // its private key (PEM)
+  std::string ca;                     // the cluster CA certificate (PEM) peers must be signed by
+  int64_t heartbeat_ms = 500;         // gateway → worker heartbeat period
+  int64_t eject_after_ms = 3000;      // a worker silent this long is ejected
+  int64_t connect_timeout_ms = 2000;  // one connection attempt to a worker
+  int64_t affinity_max_imbalance = 8; // sequences a prefix-affine worker may carry above the least loaded
+  int64_t drain_grace_ms = 30000;     // worker: SIGTERM waits this long for its streams
+  int64_t max_in_flight = 4096;       // gateway: sequences admitted at once; beyond, 503
+};
+
 struct troupe_config {
+  cluster_config cluster;
   server_config server;
   model_config model;
   engine_config engine;

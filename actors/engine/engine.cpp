@@ -135,6 +135,9 @@ add_error engine::add_request(engine_request request) {
   if (request.request_id.empty() || !valid_params(request.params)) return add_error::bad_params;
   if (impl_->sched.contains(request.request_id)) return add_error::duplicate_id;
   if (request.prompt_token_ids.empty()) return add_error::prompt_empty;
+  const auto num_tokens = static_cast<int32_t>(request.prompt_token_ids.size());
+  if (request.num_resumed_output_tokens < 0 || request.num_resumed_output_tokens >= num_tokens)
+    return add_error::bad_params;
   if (static_cast<int64_t>(request.prompt_token_ids.size()) >= impl_->max_model_len) {
     return add_error::prompt_too_long;
   }
@@ -147,7 +150,7 @@ add_error engine::add_request(engine_request request) {
   auto state = std::make_unique<request_state>();
   state->request_id = std::move(request.request_id);
   state->params = std::move(request.params);
-  state->num_prompt_tokens = static_cast<int32_t>(request.prompt_token_ids.size());
+  state->num_prompt_tokens = num_tokens - request.num_resumed_output_tokens;
   state->token_ids = std::move(request.prompt_token_ids);
   state->arrived_at = std::chrono::steady_clock::now();
   impl_->sched.add(std::move(state));

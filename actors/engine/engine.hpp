@@ -21,7 +21,10 @@ struct engine_options {
   int32_t max_waiting = 1024;              // admission queue bound; beyond it add_request fails
 };
 
-enum class add_error { none, prompt_empty, prompt_too_long, queue_full, duplicate_id, bad_params };
+// draining: the worker is shutting down and admits nothing new (the caller
+// routes the request to another worker).
+enum class add_error { none, prompt_empty, prompt_too_long, queue_full, duplicate_id, bad_params,
+                       draining };
 
 struct engine_stats {
   int32_t num_running = 0;

@@ -1,12 +1,13 @@
 #pragma once
-// The all-in-one node: one actor system holding the scheduler actor (with its
-// engine and executor) and spawning a request actor per generation, exposed
-// to the network layer as a generation_service.
+// Options of a node that runs an engine (`serve`, `worker`), and the
+// functions that build one.
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "actors/engine/engine.hpp"
 #include "actors/generation_service.hpp"
+#include "actors/node/worker_info.hpp"
 
 namespace troupe::config {
 struct troupe_config;
@@ -27,7 +28,16 @@ struct node_options {
   int32_t scheduler_threads = 2;         // CAF worker threads for request actors
 };
 
-// Loads the model and starts the actors; nullptr and *error on failure.
+// A worker before it runs: its engine (executor loaded) and what it announces.
+struct loaded_worker {
+  std::unique_ptr<engine::engine> engine;
+  worker_info info;
+};
+std::optional<loaded_worker> load_worker(const node_options& options, std::string* error);
+
+// The all-in-one node: the gateway's cluster_service with one in-process
+// worker (the same routing path as a gateway of remote workers).
+// nullptr and *error on failure.
 std::unique_ptr<generation_service> start_local_service(const node_options& options,
                                                         std::string* error);
 // The same, from the TOML/flag configuration (actors/node/ is the one place that

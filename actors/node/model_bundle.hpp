@@ -11,6 +11,7 @@
 #include "actors/engine/model/generation_config.hpp"
 #include "actors/engine/tokenizer/tokenizer.hpp"
 #include "actors/engine/tokenizer/tokenizer_config.hpp"
+#include "actors/node/worker_info.hpp"
 
 namespace troupe::actors {
 
@@ -32,5 +33,16 @@ struct model_bundle {
 std::shared_ptr<model_bundle> load_model_bundle(const std::string& dir, const std::string& served_name,
                                                 const std::string& chat_template_override,
                                                 std::string* error);
+
+// The texts a worker announces (tokenizer.json, tokenizer_config.json,
+// generation_config.json, template override) read from its model folder; the
+// engine fields of the info are left for the caller.
+std::optional<worker_info> read_worker_model_files(const std::string& dir, const std::string& served_name,
+                                                   const std::string& chat_template_override,
+                                                   std::string* error);
+
+// The gateway's bundle, built from what a worker announced: the same result as
+// load_model_bundle on the worker's folder, without the folder.
+std::shared_ptr<model_bundle> model_bundle_from_info(const worker_info& info, std::string* error);
 
 }  // namespace troupe::actors

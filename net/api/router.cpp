@@ -156,33 +156,40 @@ void api_router::log_refusal(const http_in& in, const principal& who, const std:
 }
 
 http_out api_router::models(const std::string& path) {
-  const actors::model_info m = service_.model();
-  json card{{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", "troupe"},
-            {"max_model_len", m.max_model_len}};
-  if (path == "/v1/models") return json_reply(200, json{{"object", "list"}, {"data", json::array({card})}}, "");
+  auto card = [](const actors::model_info& m) {
+    return json{{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", "troupe"},
+                {"max_model_len", m.max_model_len}};
+  };
+  if (path == "/v1/models") {
+    json data = json::array();
+    for (const actors::model_info& m : service_.models()) data.push_back(card(m));
+    return json_reply(200, json{{"object", "list"}, {"data", std::move(data)}}, "");
+  }
   const std::string id = path.substr(std::string("/v1/models/").size());
-  if (id != m.id) return error_reply(model_not_found(id));
-  return json_reply(200, card, "");
+  const auto m = id.empty() ? std::nullopt : service_.find_model(id);
+  if (!m) return error_reply(model_not_found(id));
+  return json_reply(200, card(*m), "");
 }
 
 http_out api_router::tokenize(const http_in& in) {
   parse_result parsed = parse_tokenize_request(in.body);
   if (auto* e = std::get_if<api_error>(&parsed)) return error_reply(*e);
   openai_request& req = std::get<openai_request>(parsed);
-  const actors::model_info m = service_.model();
-  if (!req.model.empty() && req.model != m.id) return error_reply(model_not_found(req.model));
+  const auto found = service_.find_model(req.model);
+  if (!found) return error_reply(model_not_found(req.model));
+  const actors::model_info& m = *found;
   std::string text;
   bool add_special = req.add_special_tokens;
   if (!req.messages.empty()) {
     std::string err;
-    auto rendered = service_.render_chat(req.messages, /*add_generation_prompt=*/true, &err);
+    auto rendered = service_.render_chat(m.id, req.messages, /*add_generation_prompt=*/true, &err);
     if (!rendered) return error_reply(no_chat_template(m.id, err));
     text = *rendered;
     add_special = false;  // the template already wrote the special tokens
   } else {
     text = *req.prompt_text;
   }
-  std::vector<int32_t> ids = service_.tokenize(text, add_special);
+  std::vector<int32_t> ids = service_.tokenize(m.id, text, add_special);
   return json_reply(200, json{{"tokens", ids}, {"count", ids.size()}, {"max_model_len", m.max_model_len}}, "");
 }
 
@@ -190,32 +197,34 @@ http_out api_router::detokenize(const http_in& in) {
   parse_result parsed = parse_detokenize_request(in.body);
   if (auto* e = std::get_if<api_error>(&parsed)) return error_reply(*e);
   openai_request& req = std::get<openai_request>(parsed);
-  if (!req.model.empty() && req.model != service_.model().id) return error_reply(model_not_found(req.model));
-  return json_reply(200, json{{"prompt", service_.detokenize(req.prompt_token_ids)}}, "");
+  const auto m = service_.find_model(req.model);
+  if (!m) return error_reply(model_not_found(req.model));
+  return json_reply(200, json{{"prompt", service_.detokenize(m->id, req.prompt_token_ids)}}, "");
 }
 
 std::optional<api_error> api_router::prepare(openai_request& req, api_kind kind, bool chat_messages,
                                              const principal& who, prepared_generation* out) {
-  const actors::model_info m = service_.model();
-  if (!req.model.empty() && req.model != m.id) return model_not_found(req.model);
+  const auto found = service_.find_model(req.model);
+  if (!found) return model_not_found(req.model);
+  const actors::model_info& m = *found;
   const std::string prompt_param = chat_messages ? (kind == api_kind::chat ? "messages" : "input") : "prompt";
   const bool keep_text = hooks_.wants_text();
   std::vector<int32_t> ids;
   if (chat_messages) {
     std::string err;
-    auto rendered = service_.render_chat(req.messages, /*add_generation_prompt=*/true, &err);
+    auto rendered = service_.render_chat(m.id, req.messages, /*add_generation_prompt=*/true, &err);
     if (!rendered) {
       if (!m.has_chat_template) return no_chat_template(m.id, err);
       return invalid_request("Cannot render the messages with the chat template: " + err, prompt_param);
     }
-    ids = service_.tokenize(*rendered, /*add_special_tokens=*/false);
+    ids = service_.tokenize(m.id, *rendered, /*add_special_tokens=*/false);
     if (keep_text) out->prompt_text = *rendered;
   } else if (req.prompt_text) {
-    ids = service_.tokenize(*req.prompt_text, /*add_special_tokens=*/true);
+    ids = service_.tokenize(m.id, *req.prompt_text, /*add_special_tokens=*/true);
     if (keep_text) out->prompt_text = *req.prompt_text;
   } else {
     ids = std::move(req.prompt_token_ids);
-    if (keep_text) out->prompt_text = service_.detokenize(ids);
+    if (keep_text) out->prompt_text = service_.detokenize(m.id, ids);
   }
   if (ids.empty()) return invalid_request("The prompt is empty.", prompt_param);
   const int64_t prompt_len = static_cast<int64_t>(ids.size());

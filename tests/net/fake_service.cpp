@@ -27,7 +27,7 @@ fake_service::~fake_service() {
   thread_.join();
 }
 
-actors::model_info fake_service::model() const {
+std::vector<actors::model_info> fake_service::models() const {
   actors::model_info m;
   m.id = "fake-model";
   m.created = 1700000000;
@@ -35,24 +35,26 @@ actors::model_info fake_service::model() const {
   m.has_chat_template = opt_.has_chat_template;
   m.default_temperature = opt_.default_temperature;
   m.default_top_k = opt_.default_top_k;
-  return m;
+  return {m};
 }
 
-std::vector<int32_t> fake_service::tokenize(const std::string& text, bool add_special_tokens) const {
+std::vector<int32_t> fake_service::tokenize(const std::string&, const std::string& text,
+                                            bool add_special_tokens) const {
   std::vector<int32_t> ids;
   if (add_special_tokens) ids.push_back(kBos);
   for (unsigned char c : text) ids.push_back(int32_t(c) + 3);
   return ids;
 }
 
-std::string fake_service::detokenize(const std::vector<int32_t>& ids) const {
+std::string fake_service::detokenize(const std::string&, const std::vector<int32_t>& ids) const {
   std::string text;
   for (int32_t id : ids)
     if (id >= 3 && id < 259) text += char(id - 3);
   return text;
 }
 
-std::optional<std::string> fake_service::render_chat(const std::vector<actors::chat_message>& messages,
+std::optional<std::string> fake_service::render_chat(const std::string&,
+                                                     const std::vector<actors::chat_message>& messages,
                                                      bool, std::string* error) const {
   if (!opt_.has_chat_template) {
     *error = "tokenizer_config.json has no chat_template";
@@ -75,7 +77,7 @@ actors::service_error fake_service::start(actors::generation_request request, ac
     return actors::service_error::overloaded;
   }
   running r;
-  r.output_source = detokenize(request.prompt_token_ids);
+  r.output_source = detokenize("", request.prompt_token_ids);
   r.sink = std::move(sink);
   r.request = request;
   started_.push_back(request);

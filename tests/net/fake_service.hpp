@@ -31,11 +31,13 @@ class fake_service final : public actors::generation_service {
   explicit fake_service(options o);
   ~fake_service() override;
 
-  actors::model_info model() const override;
+  std::vector<actors::model_info> models() const override;
   bool ready() const override { return ready_.load(); }
-  std::vector<int32_t> tokenize(const std::string& text, bool add_special_tokens) const override;
-  std::string detokenize(const std::vector<int32_t>& ids) const override;
-  std::optional<std::string> render_chat(const std::vector<actors::chat_message>& messages,
+  std::vector<int32_t> tokenize(const std::string& model, const std::string& text,
+                                bool add_special_tokens) const override;
+  std::string detokenize(const std::string& model, const std::vector<int32_t>& ids) const override;
+  std::optional<std::string> render_chat(const std::string& model,
+                                         const std::vector<actors::chat_message>& messages,
                                          bool add_generation_prompt, std::string* error) const override;
   actors::service_error start(actors::generation_request request, actors::event_sink sink,
                               std::string* error_message) override;

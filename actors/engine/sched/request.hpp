@@ -37,6 +37,12 @@ struct engine_request {
   std::string request_id;
   std::vector<int32_t> prompt_token_ids;
   sampling_params params;
+  // A request resumed on another worker after its first one died: the last
+  // num_resumed_output_tokens of prompt_token_ids are output it had already
+  // produced. They count as output (max_tokens, penalties, the index of the
+  // next Philox draw), so the continuation is the one the dead worker would
+  // have produced.
+  int32_t num_resumed_output_tokens = 0;
 };
 
 struct token_logprob {

@@ -1,0 +1,12 @@
+#pragma once
+// The gateway's output dispatcher: the one sink every scheduler sends its
+// per-step output batches to. It forwards each output to the request actor
+// that watches its engine request id, so a worker sends one message per
+// gateway per step however many sequences it runs for that gateway.
+#include "actors/messages.hpp"
+
+namespace troupe::actors {
+
+dispatcher_actor spawn_output_dispatcher(caf::actor_system& system);
+
+}  // namespace troupe::actors
