@@ -207,7 +207,7 @@ std::unique_ptr<actors::generation_service> start_service(edge_role role,
   if (role == edge_role::serve) return actors::start_local_service(cfg, error);
   auto options = actors::gateway_options_from(cfg, error);
   if (!options) return nullptr;
-  auto service = actors::cluster_service::start(*options, error);
+  auto service = actors::cluster_service::create(*options, error);
   if (service && options->registry)
     std::fprintf(stderr, "troupe gateway: workers may join on %s:%u\n", options->registry->host.c_str(),
                  unsigned(service->registry_port()));

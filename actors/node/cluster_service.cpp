@@ -80,10 +80,10 @@ class gateway_node final : public cluster_service {
     info.max_model_len = engine->max_model_len();
     auto worker = spawn_scheduler(system_, std::move(engine), std::make_shared<metrics_registry>(),
                                   std::move(info));
+    const std::string address = "in-process#" + std::to_string(local_workers_.size());
     local_workers_.push_back(worker);
     bool admitted = false;
     caf::scoped_actor self{system_};
-    const std::string address = "in-process#" + std::to_string(local_workers_.size());
     self->request(membership_, caf::infinite, join_atom::value, worker, address)
         .receive([&](bool ok) { admitted = ok; },
                  [&](caf::error& e) { *error = system_.render(e); });
@@ -272,7 +272,7 @@ class gateway_node final : public cluster_service {
 
 }  // namespace
 
-std::unique_ptr<cluster_service> cluster_service::start(const gateway_options& options,
+std::unique_ptr<cluster_service> cluster_service::create(const gateway_options& options,
                                                         std::string* error) {
   auto node = std::make_unique<gateway_node>(options);
   if (!node->open_registry(error)) return nullptr;

@@ -27,7 +27,7 @@ struct gateway_options {
 class cluster_service : public generation_service {
  public:
   // nullptr and *error when the middleman or the registry cannot start.
-  static std::unique_ptr<cluster_service> start(const gateway_options& options, std::string* error);
+  static std::unique_ptr<cluster_service> create(const gateway_options& options, std::string* error);
 
   // The all-in-one case: a scheduler for this engine runs in this process and
   // joins like any worker (tests add several). Returns once it is admitted.

@@ -66,7 +66,7 @@ std::unique_ptr<generation_service> start_local_service(const node_options& opti
   gateway_options g;
   g.num_threads = options.scheduler_threads;
   g.max_in_flight = options.engine.max_num_seqs + options.engine.max_waiting;
-  auto service = cluster_service::start(g, error);
+  auto service = cluster_service::create(g, error);
   if (!service) return nullptr;
   if (!service->add_local_worker(std::move(worker->engine), std::move(worker->info), error))
     return nullptr;

@@ -27,7 +27,7 @@ node_options tiny_node() {
 std::unique_ptr<cluster_service> gateway_with_workers(int32_t count) {
   gateway_options g;
   std::string error;
-  auto service = cluster_service::start(g, &error);
+  auto service = cluster_service::create(g, &error);
   EXPECT_TRUE(service) << error;
   for (int32_t i = 0; i < count && service; ++i) {
     auto w = load_worker(tiny_node(), &error);
@@ -143,10 +143,23 @@ TEST(Failover, with_no_worker_left_the_stream_ends_with_a_clear_error_event) {
 TEST(Failover, a_gateway_without_a_worker_of_the_model_is_not_ready_and_answers_overloaded) {
   gateway_options g;
   std::string error;
-  auto service = cluster_service::start(g, &error);
+  auto service = cluster_service::create(g, &error);
   ASSERT_TRUE(service);
   EXPECT_FALSE(service->ready());
   EXPECT_TRUE(service->models().empty());
+}
+
+TEST(Failover, a_worker_of_another_cluster_protocol_version_is_refused) {
+  gateway_options g;
+  std::string error;
+  auto service = cluster_service::create(g, &error);
+  ASSERT_TRUE(service);
+  auto w = load_worker(tiny_node(), &error);
+  ASSERT_TRUE(w) << error;
+  w->info.protocol_version = cluster_protocol_version + 1;
+  EXPECT_FALSE(service->add_local_worker(std::move(w->engine), std::move(w->info), &error));
+  EXPECT_FALSE(service->ready());
+  EXPECT_NE(service->metrics_text().find("troupe:workers_refused_total 1"), std::string::npos);
 }
 
 }  // namespace
