@@ -40,6 +40,7 @@ enum class service_error {
   context_length_exceeded,
   overloaded,            // admission queue full → 503 + Retry-After
   not_ready,
+  worker_lost,           // its worker failed and no other worker of the model could continue
   internal,
 };
 

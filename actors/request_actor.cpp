@@ -164,7 +164,7 @@ void submit_choice(request_pointer self, int32_t index) {
   auto routed = st.args.workers->route(req.model, tokens, c.failed_workers);
   if (!routed) {
     const bool moved = !c.failed_workers.empty();
-    fail_choice(self, index, moved ? service_error::internal : service_error::overloaded,
+    fail_choice(self, index, moved ? service_error::worker_lost : service_error::overloaded,
                 moved ? "The worker serving this request failed and no other worker of model '" +
                             req.model + "' could take it over."
                       : "No worker of model '" + req.model + "' can take the request now.");

@@ -167,6 +167,12 @@ api_error from_service_error(actors::service_error err, const std::string& messa
       return overloaded(1);
     case actors::service_error::not_ready:
       return not_ready();
+    case actors::service_error::worker_lost: {
+      api_error e = make(503, message.empty() ? "No worker of the model is available." : message,
+                         "server_error", std::nullopt, std::string("worker_unavailable"));
+      e.headers.emplace_back("Retry-After", "1");
+      return e;
+    }
     case actors::service_error::none:
     case actors::service_error::internal:
       break;

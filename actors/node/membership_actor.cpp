@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 
 namespace troupe::actors {
 
@@ -85,6 +86,9 @@ bool admit(caf::event_based_actor* self, membership_data& d, const scheduler_act
   return true;
 }
 
+void join(caf::event_based_actor* self, std::shared_ptr<membership_data> d, scheduler_actor handle,
+          std::string address, std::function<void(bool)> done);
+
 void dial(caf::event_based_actor* self, std::shared_ptr<membership_data> d, host_port peer) {
   auto mm = cluster_connector(self->home_system(), d->options);
   const auto timeout = std::chrono::milliseconds(d->options.connect_timeout_ms);
@@ -100,7 +104,9 @@ void dial(caf::event_based_actor* self, std::shared_ptr<membership_data> d, host
               self->delayed_send(self, retry * 10, dial_atom::value, peer.host, peer.port);
               return;
             }
-            self->send(self, join_atom::value, caf::actor_cast<scheduler_actor>(ptr), address_of(peer));
+            join(self, d, caf::actor_cast<scheduler_actor>(ptr), address_of(peer), [self, d, peer, retry](bool ok) {
+              if (!ok) self->delayed_send(self, retry * 10, dial_atom::value, peer.host, peer.port);
+            });
           },
           [self, peer, retry](caf::error&) {
             self->delayed_send(self, retry, dial_atom::value, peer.host, peer.port);
@@ -121,6 +127,35 @@ void heartbeat(caf::event_based_actor* self, std::shared_ptr<membership_data> d)
     tell_requests_lost(self, *d->state, id);
   }
   publish_gauges(*d->state);
+}
+
+// Handshake, admission, then a first heartbeat (so gauges and load are right
+// from the start); done(admitted) runs at the end.
+void join(caf::event_based_actor* self, std::shared_ptr<membership_data> d, scheduler_actor handle,
+          std::string address, std::function<void(bool)> done) {
+  self->request(handle, std::chrono::milliseconds(d->options.connect_timeout_ms), info_atom::value,
+                cluster_protocol_version)
+      .then(
+          [self, d, handle, address, done](worker_info& info) {
+            if (info.address.empty()) info.address = address;
+            if (!admit(self, *d, handle, address, info)) {
+              done(false);
+              return;
+            }
+            const auto id = d->state->workers->id_of(handle.address());
+            self->request(handle, std::chrono::milliseconds(d->options.eject_after_ms), stats_atom::value)
+                .then(
+                    [d, id, done](const engine::engine_stats& stats) {
+                      if (id) d->state->workers->heard_from(*id, stats);
+                      publish_gauges(*d->state);
+                      done(true);
+                    },
+                    [done](caf::error&) { done(true); });
+          },
+          [address, done](caf::error& e) {
+            log_line("worker " + address + " did not answer the handshake: " + caf::to_string(e));
+            done(false);
+          });
 }
 
 caf::behavior membership_impl(caf::event_based_actor* self, std::shared_ptr<cluster_state> state,
@@ -145,30 +180,7 @@ caf::behavior membership_impl(caf::event_based_actor* self, std::shared_ptr<clus
   return {
       [self, d](join_atom, scheduler_actor& handle, std::string& address) -> caf::result<bool> {
         auto rp = self->make_response_promise<bool>();
-        self->request(handle, std::chrono::milliseconds(d->options.connect_timeout_ms), info_atom::value,
-                      cluster_protocol_version)
-            .then(
-                [self, d, handle, address, rp](worker_info& info) mutable {
-                  if (info.address.empty()) info.address = address;
-                  if (!admit(self, *d, handle, address, info)) {
-                    rp.deliver(false);
-                    return;
-                  }
-                  // The first heartbeat now, so gauges and load are right from the start.
-                  const auto id = d->state->workers->id_of(handle.address());
-                  self->request(handle, std::chrono::milliseconds(d->options.eject_after_ms), stats_atom::value)
-                      .then(
-                          [d, id, rp](const engine::engine_stats& stats) mutable {
-                            if (id) d->state->workers->heard_from(*id, stats);
-                            publish_gauges(*d->state);
-                            rp.deliver(true);
-                          },
-                          [rp](caf::error&) mutable { rp.deliver(true); });
-                },
-                [address, rp](caf::error& e) mutable {
-                  log_line("worker " + address + " did not answer the handshake: " + caf::to_string(e));
-                  rp.deliver(false);
-                });
+        join(self, d, handle, address, [rp](bool ok) mutable { rp.deliver(ok); });
         return rp;
       },
       [self, d](dial_atom, const std::string& host, uint16_t port) {
