@@ -28,6 +28,7 @@ using register_atom = caf::atom_constant<caf::atom("register")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using unwatch_atom = caf::atom_constant<caf::atom("unwatch")>;
 using lost_atom = caf::atom_constant<caf::atom("lost")>;
+using reroute_atom = caf::atom_constant<caf::atom("reroute")>;
 
 // Receives, once per engine step, the new tokens of every sequence it
 // submitted to that scheduler: one message per gateway per step, not one per
@@ -49,10 +50,12 @@ using scheduler_actor = caf::typed_actor<
 
 // The gateway side of one generation (actors/request_actor.hpp): its outputs,
 // a cancel from the session, and `lost` when the membership actor ejects a
-// worker (by id) that may hold some of its sequences.
+// worker (by id) that may hold some of its sequences; `reroute` (to itself)
+// retries a choice that found no worker while one may come back.
 using request_actor = caf::typed_actor<caf::reacts_to<output_atom, engine::request_output>,
                                        caf::reacts_to<cancel_atom>,
-                                       caf::reacts_to<lost_atom, int32_t>>;
+                                       caf::reacts_to<lost_atom, int32_t>,
+                                       caf::reacts_to<reroute_atom, int32_t>>;
 
 // The gateway's output dispatcher (actors/node/output_dispatcher.hpp): an
 // output sink that request actors register their engine request ids with.

@@ -23,6 +23,7 @@ struct choice_state {
   std::vector<int32_t> failed_workers; // workers it left after they failed
   int32_t num_attempts = 0;
   std::vector<int32_t> produced;       // every token the engine produced for it
+  std::optional<clock_type::time_point> orphaned_since;  // failed over, no worker found yet
   std::optional<engine::incremental_detokenizer> detok;
   std::optional<engine::stop_matcher> stops;
   bool finished = false;
@@ -162,6 +163,20 @@ void submit_choice(request_pointer self, int32_t index) {
   std::vector<int32_t> tokens = req.prompt_token_ids;
   tokens.insert(tokens.end(), c.produced.begin(), c.produced.end());
   auto routed = st.args.workers->route(req.model, tokens, c.failed_workers);
+  if (!routed && !c.failed_workers.empty()) {
+    // A worker may come back (restart, healed link, re-admission): the failed
+    // ones count again, and the choice waits a bounded time before giving up.
+    routed = st.args.workers->route(req.model, tokens);
+  }
+  const auto now = clock_type::now();
+  if (!routed && !c.failed_workers.empty()) {
+    if (!c.orphaned_since) c.orphaned_since = now;
+    if (now - *c.orphaned_since < st.args.failover_wait) {
+      self->delayed_send(self, std::chrono::milliseconds(100), reroute_atom::value, index);
+      return;
+    }
+  }
+  c.orphaned_since.reset();
   if (!routed) {
     const bool moved = !c.failed_workers.empty();
     fail_choice(self, index, moved ? service_error::worker_lost : service_error::overloaded,
@@ -296,6 +311,9 @@ request_actor::behavior_type request_impl(request_pointer self, request_actor_ar
         self->quit();
       },
       [self](lost_atom, int32_t worker_id) { on_worker_failed(self, std::nullopt, worker_id); },
+      [self](reroute_atom, int32_t index) {
+        if (!self->state.choices[index].finished) submit_choice(self, index);
+      },
   };
 }
 

@@ -11,6 +11,7 @@
 // the model, marking the produced tokens as output. Sampling draws are
 // counter-based (seed, output index), so the new worker continues exactly
 // where the dead one stopped and the client's stream has no gap and no repeat.
+#include <chrono>
 #include <functional>
 #include <memory>
 
@@ -29,6 +30,9 @@ struct request_actor_args {
   dispatcher_actor dispatcher;
   std::shared_ptr<metrics_registry> metrics;
   std::shared_ptr<std::atomic<int64_t>> failovers_total;
+  // A choice whose worker failed while no other worker of the model is up
+  // waits this long for one to (re)appear before it ends with an error.
+  std::chrono::milliseconds failover_wait{5000};
   generation_request request;  // prompt_token_ids filled, seed set
   event_sink sink;
   std::function<void()> on_finished;  // the service forgets the request

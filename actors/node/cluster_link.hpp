@@ -7,6 +7,7 @@
 // BASP is allowed on loopback only, behind --cluster-plaintext.
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -48,6 +49,11 @@ void configure_cluster(caf::actor_system_config& cfg, const cluster_options& o);
 template <class Handle>
 caf::expected<uint16_t> publish_on_cluster(const Handle& handle, const host_port& where,
                                            const cluster_options& o);
+
+// True when a TCP connection to peer opens within timeout. The middleman's own
+// connect blocks its I/O loop while a SYN goes unanswered (a cut link), which
+// would starve every other connection of the node: probe first, off that loop.
+bool tcp_reachable(const host_port& peer, std::chrono::milliseconds timeout);
 
 // The middleman actor that connects to peers over that transport.
 caf::io::middleman_actor cluster_connector(caf::actor_system& sys, const cluster_options& o);

@@ -174,6 +174,8 @@ class gateway_node final : public cluster_service {
     args.dispatcher = dispatcher_;
     args.metrics = state_->metrics;
     args.failovers_total = state_->failovers_total;
+    // Remote workers may return (restart, healed link); in-process ones do not.
+    args.failover_wait = std::chrono::milliseconds(options_.remote ? options_.cluster.eject_after_ms : 0);
     args.request = std::move(request);
     args.sink = std::move(sink);
     auto state = state_;

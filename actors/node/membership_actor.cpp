@@ -10,6 +10,7 @@ namespace {
 
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using dial_atom = caf::atom_constant<caf::atom("dial")>;
+using probed_atom = caf::atom_constant<caf::atom("probed")>;
 
 struct membership_data {
   std::shared_ptr<cluster_state> state;
@@ -90,9 +91,24 @@ void join(caf::event_based_actor* self, std::shared_ptr<membership_data> d, sche
           std::string address, std::function<void(bool)> done);
 
 void dial(caf::event_based_actor* self, std::shared_ptr<membership_data> d, host_port peer) {
-  auto mm = cluster_connector(self->home_system(), d->options);
+  const auto timeout = std::chrono::milliseconds(d->options.connect_timeout_ms);
+  // Probe on a thread of its own (see tcp_reachable), then let the middleman connect.
+  auto membership = caf::actor_cast<caf::actor>(self);
+  self->spawn<caf::detached>([membership, peer, timeout] {
+    caf::anon_send(membership, probed_atom::value, peer.host, peer.port, tcp_reachable(peer, timeout));
+  });
+}
+
+// The probe's answer: connect over the middleman, or try again later.
+void connect_probed(caf::event_based_actor* self, std::shared_ptr<membership_data> d, host_port peer,
+                    bool reachable) {
   const auto timeout = std::chrono::milliseconds(d->options.connect_timeout_ms);
   const auto retry = std::chrono::milliseconds(std::max<int64_t>(d->options.heartbeat_ms, 200));
+  if (!reachable) {
+    self->delayed_send(self, retry, dial_atom::value, peer.host, peer.port);
+    return;
+  }
+  auto mm = cluster_connector(self->home_system(), d->options);
   self->request(mm, timeout, caf::connect_atom::value, peer.host, peer.port)
       .then(
           [self, d, peer, retry](const caf::node_id&, caf::strong_actor_ptr& ptr,
@@ -116,7 +132,7 @@ void dial(caf::event_based_actor* self, std::shared_ptr<membership_data> d, host
 void heartbeat(caf::event_based_actor* self, std::shared_ptr<membership_data> d) {
   const auto timeout = std::chrono::milliseconds(d->options.eject_after_ms);
   for (const worker_entry& w : d->state->workers->snapshot()) {
-    if (!w.handle) continue;
+    if (!w.handle || !w.connected) continue;  // a lost connection is redialed, not pinged
     const int32_t id = w.id;
     self->request(w.handle, timeout, stats_atom::value)
         .then([d, id](const engine::engine_stats& stats) { d->state->workers->heard_from(id, stats); },
@@ -185,6 +201,9 @@ caf::behavior membership_impl(caf::event_based_actor* self, std::shared_ptr<clus
       },
       [self, d](dial_atom, const std::string& host, uint16_t port) {
         dial(self, d, host_port{host, port});
+      },
+      [self, d](probed_atom, const std::string& host, uint16_t port, bool reachable) {
+        connect_probed(self, d, host_port{host, port}, reachable);
       },
       [self, d](tick_atom) {
         heartbeat(self, d);

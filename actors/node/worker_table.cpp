@@ -24,6 +24,7 @@ int32_t worker_table::add(const std::string& address, const std::string& model_i
     w.handle = std::move(handle);
     w.healthy = true;
     w.draining = false;
+    w.connected = true;
     w.in_flight = 0;  // whatever ran on the old connection has failed over
     w.last_seen = clock_type::now();
     return w.id;
@@ -78,7 +79,7 @@ void worker_table::heard_from(int32_t worker_id, const engine::engine_stats& sta
   if (!w) return;
   w->stats = stats;
   w->last_seen = clock_type::now();
-  w->healthy = true;  // re-admitted once it answers again
+  w->healthy = w->connected;  // re-admitted once it answers again
 }
 
 std::vector<int32_t> worker_table::eject_silent(std::chrono::milliseconds timeout) {
@@ -98,7 +99,9 @@ std::vector<int32_t> worker_table::eject_silent(std::chrono::milliseconds timeou
 void worker_table::eject(int32_t worker_id) {
   std::lock_guard lock(mutex_);
   auto* w = find(worker_id);
-  if (!w || !w->healthy) return;
+  if (!w) return;
+  w->connected = false;
+  if (!w->healthy) return;
   w->healthy = false;
   ++w->ejections_total;
 }

@@ -22,6 +22,7 @@ struct worker_entry {
   scheduler_actor handle;
   bool healthy = true;
   bool draining = false;
+  bool connected = true;      // false once its connection dropped (the handle is dead)
   int64_t in_flight = 0;      // sequences this gateway routed there, unfinished
   engine::engine_stats stats; // from the last heartbeat
   std::chrono::steady_clock::time_point last_seen;

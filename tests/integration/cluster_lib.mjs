@@ -2,7 +2,7 @@
 // `troupe gateway` processes on loopback (plain BASP with
 // --cluster-plaintext unless TLS files are given), stream completions through
 // a gateway, and read its /metrics. Exit code 77 = skipped.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -28,9 +28,11 @@ export async function freePort() {
   });
 }
 
-// Spawns a troupe process and resolves once a stdout line matches ready.
-function startProcess(bin, args, ready, what) {
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+// Spawns a troupe process (inside network namespace netns, if given) and
+// resolves once a stdout line matches ready.
+function startProcess(bin, args, ready, what, netns = null) {
+  const child = netns ? spawn('ip', ['netns', 'exec', netns, bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let out = '';
   child.stderr.on('data', (d) => { stderr += d; });
@@ -60,21 +62,23 @@ export function clusterArgs(tls) {
   return ['--cluster-cert', tls.cert, '--cluster-key', tls.key, '--cluster-ca', tls.ca];
 }
 
-// A worker on 127.0.0.1:port serving the tiny test model on the CPU.
-export async function startWorker(port, { tls = null, extra = [] } = {}) {
+// A worker on host:port (127.0.0.1 unless given) serving the tiny test model on the CPU.
+export async function startWorker(port, { tls = null, extra = [], host = '127.0.0.1', netns = null } = {}) {
   const { bin, model } = binAndModel();
-  const args = ['worker', '--model', model, '--listen', `127.0.0.1:${port}`, ...clusterArgs(tls),
+  const args = ['worker', '--model', model, '--listen', `${host}:${port}`, ...clusterArgs(tls),
     '--executor', 'cpu', '--num-threads', '1', '--kv-cache-bytes', String(64 << 20), ...extra];
-  const w = await startProcess(bin, args, /troupe worker: serving/, `worker :${port}`);
-  w.address = `127.0.0.1:${port}`;
+  const w = await startProcess(bin, args, /troupe worker: serving/, `worker ${host}:${port}`, netns);
+  w.address = `${host}:${port}`;
   return w;
 }
 
-// A gateway dialing the given worker ports; plain HTTP on an ephemeral port.
-export async function startGateway(workerPorts, { tls = null, extra = [] } = {}) {
+// A gateway dialing the given workers (ports on 127.0.0.1, or "host:port"
+// strings); plain HTTP on an ephemeral loopback port.
+export async function startGateway(workers, { tls = null, extra = [] } = {}) {
   const { bin } = binAndModel();
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-gateway-'));
-  const args = ['gateway', ...workerPorts.flatMap((p) => ['--worker', `127.0.0.1:${p}`]), ...clusterArgs(tls),
+  const addr = (w) => (typeof w === 'number' ? `127.0.0.1:${w}` : w);
+  const args = ['gateway', ...workers.flatMap((w) => ['--worker', addr(w)]), ...clusterArgs(tls),
     '--port', '0', '--no-tls', '--api-key', KEY, '--state-dir', state, '--log.url', 'off', ...extra];
   const g = await startProcess(bin, args, /troupe: listening on (http:\/\/[^\s]+)/, 'gateway');
   g.url = g.match[1];
@@ -105,7 +109,7 @@ export function workerMetric(text, name, address) {
 }
 
 // Streams a completion; onChunk(n) is awaited after each text chunk. Resolves
-// {text, finish, errors, chunks}.
+// {text, finish, errors, chunks, done, maxGapMs (longest pause between chunks)}.
 export async function streamCompletion(url, body, onChunk = async () => {}) {
   const res = await fetch(new URL('/v1/completions', url), {
     method: 'POST',
@@ -115,7 +119,8 @@ export async function streamCompletion(url, body, onChunk = async () => {}) {
   if (res.status !== 200) return { status: res.status, text: '', errors: [await res.text()], chunks: 0 };
   const decoder = new TextDecoder();
   let buffer = '';
-  const out = { status: 200, text: '', finish: null, errors: [], chunks: 0, done: false };
+  const out = { status: 200, text: '', finish: null, errors: [], chunks: 0, done: false, maxGapMs: 0 };
+  let last = Date.now();
   for await (const part of res.body) {
     buffer += decoder.decode(part, { stream: true });
     let i;
@@ -131,8 +136,33 @@ export async function streamCompletion(url, body, onChunk = async () => {}) {
         if (c.finish_reason) out.finish = c.finish_reason;
       }
       out.chunks++;
+      const now = Date.now();
+      out.maxGapMs = Math.max(out.maxGapMs, now - last);
+      last = now;
       await onChunk(out.chunks);
     }
   }
   return out;
+}
+
+// A throwaway PKI: makeCa(name) and makeNode(name, ca) → {cert, key, ca} paths
+// (EC P-256, one day), under a temporary folder that cleanup() removes.
+export function clusterPki() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-cluster-pki-'));
+  const openssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  return {
+    dir,
+    makeCa(name) {
+      openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+        '-keyout', `${name}.key`, '-out', `${name}.pem`, '-subj', `/CN=${name}`);
+    },
+    makeNode(name, ca) {
+      openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`,
+        '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+      openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial',
+        '-days', '1', '-out', `${name}.pem`);
+      return { cert: path.join(dir, `${name}.pem`), key: path.join(dir, `${name}.key`), ca: path.join(dir, `${ca}.pem`) };
+    },
+    cleanup() { fs.rmSync(dir, { recursive: true, force: true }); },
+  };
 }

@@ -2,33 +2,17 @@
 // the cluster CA talk over mutually authenticated TLS; a gateway whose
 // certificate another CA signed cannot join (no model, not ready), and the
 // plaintext transport is refused off loopback.
-import { execFileSync, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { check, finish } from './serve_lib.mjs';
-import { binAndModel, freePort, get, startGateway, startWorker, streamCompletion, waitFor } from './cluster_lib.mjs';
+import { binAndModel, clusterPki, freePort, get, startGateway, startWorker, streamCompletion, waitFor } from './cluster_lib.mjs';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-cluster-tls-'));
-const openssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-
-function makeCa(name) {
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-    '-keyout', `${name}.key`, '-out', `${name}.pem`, '-subj', `/CN=${name}`);
-}
-function makeNode(name, ca) {
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`,
-    '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial',
-    '-days', '1', '-out', `${name}.pem`);
-  return { cert: path.join(dir, `${name}.pem`), key: path.join(dir, `${name}.key`), ca: path.join(dir, `${ca}.pem`) };
-}
-
+const pki = clusterPki();
+const { makeCa, makeNode } = pki;
 makeCa('cluster-ca');
 makeCa('rogue-ca');
 const workerTls = makeNode('worker', 'cluster-ca');
 const gatewayTls = makeNode('gateway', 'cluster-ca');
-const rogue = { ...makeNode('rogue', 'rogue-ca'), ca: path.join(dir, 'cluster-ca.pem') };
+const rogue = { ...makeNode('rogue', 'rogue-ca'), ca: workerTls.ca };
 
 const port = await freePort();
 const worker = await startWorker(port, { tls: workerTls });
@@ -59,6 +43,6 @@ try {
   if (good) await good.stop();
   if (bad) await bad.stop();
   await worker.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
+  pki.cleanup();
 }
 finish();
