@@ -9,10 +9,12 @@
 #
 # usage: bench/cluster/hop_latency.sh [--model DIR] [--executor cpu|cuda]
 #          [--concurrency C] [--num-prompts N] [--input-len N] [--output-len N]
-#          [--workers "1 2 4"] [--out DIR] [--tls]
+#          [--workers "1 2 4"] [--out DIR] [--tls] [--engine-flag FLAG]...
 # Defaults: the small test model on the CPU, C=64, 128 prompts of 64 words,
 # 64 output tokens. --tls runs the cluster link over mutual TLS (a throwaway
-# CA and certificates are made in OUT).
+# CA and certificates are made in OUT). --engine-flag adds a flag to every
+# serve and worker (e.g. --engine-flag=--gpu-memory-utilization=0.4 for
+# workers sharing one GPU).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 TROUPE_BIN=${TROUPE_BIN:-$root/build/troupe}
@@ -25,6 +27,7 @@ OUTLEN=64
 WORKER_COUNTS="1 2 4"
 OUT=$root/bench/results/cluster
 TLS=0
+EXTRA_ENGINE=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --model) MODEL=$2; shift ;;
@@ -36,6 +39,8 @@ while [ $# -gt 0 ]; do
     --workers) WORKER_COUNTS=$2; shift ;;
     --out) OUT=$2; shift ;;
     --tls) TLS=1 ;;
+    --engine-flag) EXTRA_ENGINE+=("$2"); shift ;;
+    --engine-flag=*) EXTRA_ENGINE+=("${1#--engine-flag=}") ;;
     *) echo "hop_latency: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -63,7 +68,7 @@ wait_line() {
   echo "hop_latency: no '$2' in $1" >&2; cat "$1" >&2; exit 1
 }
 
-engine_flags=(--model "$MODEL" --executor "$EXECUTOR" --max-waiting 4096)
+engine_flags=(--model "$MODEL" --executor "$EXECUTOR" --max-waiting 4096 "${EXTRA_ENGINE[@]}")
 edge_flags=(--no-tls --no-auth --host 127.0.0.1 --port 0 --log.url=off)
 
 start_serve() {
