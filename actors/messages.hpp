@@ -33,8 +33,10 @@ using reroute_atom = caf::atom_constant<caf::atom("reroute")>;
 // Receives, once per engine step, the new tokens of every sequence it
 // submitted to that scheduler: one message per gateway per step, not one per
 // token per request (the gateway's output dispatcher fans them out).
-using output_sink_actor =
-    caf::typed_actor<caf::reacts_to<outputs_atom, std::vector<engine::request_output>>>;
+// The worker's engine stats ride along, so a gateway's gauges are as fresh as
+// its last step (heartbeats cover idle workers).
+using output_sink_actor = caf::typed_actor<
+    caf::reacts_to<outputs_atom, std::vector<engine::request_output>, engine::engine_stats>>;
 
 // One per GPU (or CPU engine) — the worker: owns the block pool, the queues
 // and the executor. submit replies with an engine::add_error as int32

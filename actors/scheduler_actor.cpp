@@ -53,8 +53,10 @@ void run_step(scheduler_pointer self) {
     batch.second.push_back(std::move(out));
     if (finished) st.owners.erase(it);
   }
+  if (batches.empty()) return;
+  const engine::engine_stats stats = st.engine->stats();
   for (auto& [addr, batch] : batches)
-    self->send(batch.first, outputs_atom::value, std::move(batch.second));
+    self->send(batch.first, outputs_atom::value, std::move(batch.second), stats);
 }
 
 // A gateway that went away (process died, link cut past the middleman's

@@ -41,7 +41,7 @@ class gateway_node final : public cluster_service {
   explicit gateway_node(const gateway_options& options)
       : options_(options), config_(options), system_(config_) {
     state_->workers = std::make_shared<worker_table>(options.cluster.affinity_max_imbalance);
-    dispatcher_ = spawn_output_dispatcher(system_);
+    dispatcher_ = spawn_output_dispatcher(system_, state_);
     membership_ = spawn_membership(system_, state_, options.cluster, options.workers);
   }
 

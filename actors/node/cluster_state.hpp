@@ -28,6 +28,30 @@ struct cluster_state {
   std::vector<std::shared_ptr<model_bundle>> models;   // in order of first appearance
   std::unordered_map<std::string, request_actor> requests;  // request id -> its actor
 
+  // The engine gauges of /metrics: sums over healthy workers of their last
+  // stats (from a heartbeat or an output batch).
+  void publish_engine_gauges() {
+    engine::engine_stats sum;
+    for (const worker_entry& w : workers->snapshot()) {
+      if (!w.healthy) continue;
+      sum.num_running += w.stats.num_running;
+      sum.num_waiting += w.stats.num_waiting;
+      sum.num_total_blocks += w.stats.num_total_blocks;
+      sum.num_free_blocks += w.stats.num_free_blocks;
+      sum.num_preemptions += w.stats.num_preemptions;
+      sum.prefix_cache_queries += w.stats.prefix_cache_queries;
+      sum.prefix_cache_hits += w.stats.prefix_cache_hits;
+    }
+    auto& m = *metrics;
+    m.num_requests_running = sum.num_running;
+    m.num_requests_waiting = sum.num_waiting;
+    m.kv_total_blocks = sum.num_total_blocks;
+    m.kv_free_blocks = sum.num_free_blocks;
+    m.num_preemptions_total = sum.num_preemptions;
+    m.prefix_cache_queries_total = sum.prefix_cache_queries;
+    m.prefix_cache_hits_total = sum.prefix_cache_hits;
+  }
+
   std::shared_ptr<model_bundle> find_model(const std::string& id) const {
     std::lock_guard lock(mutex);
     for (const auto& m : models)

@@ -36,28 +36,6 @@ void tell_requests_lost(caf::event_based_actor* self, cluster_state& state, int3
   for (const auto& r : requests) self->send(r, lost_atom::value, worker_id);
 }
 
-void publish_gauges(cluster_state& state) {
-  engine::engine_stats sum;
-  for (const worker_entry& w : state.workers->snapshot()) {
-    if (!w.healthy) continue;
-    sum.num_running += w.stats.num_running;
-    sum.num_waiting += w.stats.num_waiting;
-    sum.num_total_blocks += w.stats.num_total_blocks;
-    sum.num_free_blocks += w.stats.num_free_blocks;
-    sum.num_preemptions += w.stats.num_preemptions;
-    sum.prefix_cache_queries += w.stats.prefix_cache_queries;
-    sum.prefix_cache_hits += w.stats.prefix_cache_hits;
-  }
-  auto& m = *state.metrics;
-  m.num_requests_running = sum.num_running;
-  m.num_requests_waiting = sum.num_waiting;
-  m.kv_total_blocks = sum.num_total_blocks;
-  m.kv_free_blocks = sum.num_free_blocks;
-  m.num_preemptions_total = sum.num_preemptions;
-  m.prefix_cache_queries_total = sum.prefix_cache_queries;
-  m.prefix_cache_hits_total = sum.prefix_cache_hits;
-}
-
 // Handshake: the worker's info, checked and turned into a model bundle the
 // first time its model is seen. False (and a log line) when refused.
 bool admit(caf::event_based_actor* self, membership_data& d, const scheduler_actor& handle,
@@ -142,7 +120,7 @@ void heartbeat(caf::event_based_actor* self, std::shared_ptr<membership_data> d)
     log_line("worker #" + std::to_string(id) + " is silent: ejected; its requests fail over");
     tell_requests_lost(self, *d->state, id);
   }
-  publish_gauges(*d->state);
+  d->state->publish_engine_gauges();
 }
 
 // Handshake, admission, then a first heartbeat (so gauges and load are right
@@ -163,7 +141,7 @@ void join(caf::event_based_actor* self, std::shared_ptr<membership_data> d, sche
                 .then(
                     [d, id, done](const engine::engine_stats& stats) {
                       if (id) d->state->workers->heard_from(*id, stats);
-                      publish_gauges(*d->state);
+                      d->state->publish_engine_gauges();
                       done(true);
                     },
                     [done](caf::error&) { done(true); });
@@ -186,7 +164,7 @@ caf::behavior membership_impl(caf::event_based_actor* self, std::shared_ptr<clus
     d->state->workers->eject(*id);
     log_line("lost the connection to worker #" + std::to_string(*id) + "; its requests fail over");
     tell_requests_lost(self, *d->state, *id);
-    publish_gauges(*d->state);
+    d->state->publish_engine_gauges();
     for (const worker_entry& w : d->state->workers->snapshot())
       for (const host_port& hp : d->addresses)
         if (w.id == *id && address_of(hp) == w.address) dial(self, d, hp);  // until it returns
