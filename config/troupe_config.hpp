@@ -25,6 +25,7 @@ struct server_config {
   int64_t idle_timeout_ms = 60000;            // keep-alive connection with no request
   int64_t shutdown_grace_ms = 10000;          // in-flight requests may finish on SIGTERM
   int64_t max_queued_writes = 256;            // per connection; a slower reader is dropped
+  int64_t stats_interval_s = 10;              // stats line on stderr this often; 0 = none
 };
 
 struct model_config {

@@ -261,6 +261,7 @@ std::optional<api_error> api_router::prepare(openai_request& req, api_kind kind,
   r.stop = req.stop;
   r.n = req.n;
   r.principal = who.id;
+  r.user = req.user.substr(0, 256);  // client-chosen text: bounded before it reaches the log
   return std::nullopt;
 }
 
@@ -295,11 +296,12 @@ http_out api_router::generation(const http_in& in, api_kind kind, const principa
 }
 
 std::variant<pending_ws_generation, api_error> api_router::prepare_response_create(
-    const std::string& event_json, const principal& who) {
+    const std::string& event_json, const principal& who, std::string* requested_model) {
   parse_result parsed = parse_response_create(event_json);
   if (auto* e = std::get_if<api_error>(&parsed)) return *e;
   if (!service_.ready()) return not_ready();
   openai_request& req = std::get<openai_request>(parsed);
+  *requested_model = req.model.empty() ? service_.model().id : req.model.substr(0, 256);
   pending_ws_generation out;
   // Responses default to "up to the context" like chat.
   if (auto e = prepare(req, api_kind::chat, /*chat_messages=*/true, who, &out)) {

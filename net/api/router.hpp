@@ -69,8 +69,11 @@ class api_router {
 
   // WebSocket upgrade: nullopt when the credential is accepted.
   std::optional<api_error> authenticate(const std::string& authorization, principal* who);
+  // *requested_model: the model the event asked for (the served one when it
+  // named none), set once the event parsed; left empty when it did not.
   std::variant<pending_ws_generation, api_error> prepare_response_create(const std::string& event_json,
-                                                                        const principal& who);
+                                                                        const principal& who,
+                                                                        std::string* requested_model);
 
   static http_out error_reply(const api_error& e);
   // "chatcmpl-…" style ids: a prefix plus 24 random hex digits.

@@ -18,6 +18,7 @@ generation_tally::generation_tally(const actors::generation_request& request, co
   rec_.request_id = request.request_id;
   rec_.principal_id = who.id;
   rec_.model = request.model;
+  rec_.user = request.user;
   rec_.endpoint = std::move(endpoint);
   rec_.client_address = std::move(client_address);
   rec_.prompt_text = std::move(prompt_text);
@@ -27,6 +28,7 @@ generation_tally::generation_tally(const actors::generation_request& request, co
 
 void generation_tally::on_event(const actors::generation_event& ev) {
   if (rec_.output_text && ev.index == 0) *rec_.output_text += ev.text_delta;
+  if (ev.index == 0 && !ev.finish_reason_text.empty()) finish_reason_seen_ = ev.finish_reason_text;
   if (ev.done) {
     engine_counted_ = true;
     rec_.prompt_tokens = ev.prompt_tokens;

@@ -29,12 +29,16 @@ class generation_tally {
   // time measured now.
   const request_record& finish(int status, const std::string& finish_reason);
   double seconds() const;
+  // Choice 0's finish reason ("stop", "length") once an event carried it;
+  // the request's last event (done) carries none of its own.
+  const std::string& finish_reason_seen() const { return finish_reason_seen_; }
 
  private:
   request_record rec_;
   clock_type::time_point t0_;  // times (TTFT, total) count from here
   int64_t num_prompt_tokens_ = 0;
   bool engine_counted_ = false;
+  std::string finish_reason_seen_;
 };
 
 // Wall-clock Unix milliseconds (request log timestamps).

@@ -103,6 +103,13 @@ asio::awaitable<bool> serve_generation(Stream& stream, http_out& out, const std:
     co_return co_await write_reply(stream, e, request_id, keep_alive, st);
   }
   *status_out = 200;
+  // Until this returns, the server may cancel the request itself at shutdown.
+  struct running_guard {
+    server_state& st;
+    std::string id;
+    ~running_guard() { st.request_ended(id); }
+  } running{st, gen.request.request_id};
+  st.request_started(running.id);
 
   http::response<http::empty_body> head{http::status::ok, 11};
   std::optional<http::response_serializer<http::empty_body>> sr;
@@ -142,12 +149,29 @@ asio::awaitable<bool> serve_generation(Stream& stream, http_out& out, const std:
   };
   for (;;) {
     bool left = false;
-    while (q->events.empty() && !(left = client_left())) {
+    while (q->events.empty() && !(left = client_left()) && !st.aborting) {
       q->signal.expires_after(milliseconds(100));
       co_await q->signal.async_wait(nothrow);
     }
     if (left || client_left()) {
       abandon(false);
+      co_return false;
+    }
+    if (st.aborting) {
+      // The grace period is over: stop the generation and tell the client why
+      // (an SSE error event, or a 503 before any byte of a plain response).
+      service.cancel(gen.request.request_id);
+      const api_error cut = cut_by_shutdown();
+      *status_out = cut.status;
+      record(cut.status, "abort");
+      if (!gen.stream) {
+        co_await write_reply(stream, api_router::error_reply(cut), request_id, false, st);
+        co_return false;
+      }
+      lowest.expires_after(milliseconds(500));
+      const std::string ev = sse_error_event(cut);
+      auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(ev)), nothrow);
+      if (!ec) co_await asio::async_write(stream, http::make_chunk_last(), nothrow);
       co_return false;
     }
     if (q->events.size() > static_cast<size_t>(st.limits.max_queued_writes)) {
