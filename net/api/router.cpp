@@ -1,5 +1,7 @@
 #include "net/api/router.hpp"
 
+#include "actors/metrics/prometheus_format.hpp"
+
 #include <chrono>
 #include <ctime>
 #include <random>
@@ -111,7 +113,10 @@ http_out api_router::handle(const http_in& in) {
     out.content_type = "text/plain; version=0.0.4; charset=utf-8";
     // Each source's text as whole lines, one after the other.
     std::string families;
-    for (const std::string& text : {service_.metrics_text(), hooks_.metrics_text()}) {
+    // The engine's families carry model_name, as vLLM's do, so that a
+    // dashboard filters them by model (and a gateway can merge several).
+    for (const std::string& text : {actors::with_label(service_.metrics_text(), "model_name", service_.model().id),
+                                    hooks_.metrics_text()}) {
       families += text;
       if (!families.empty() && families.back() != '\n') families += '\n';
     }

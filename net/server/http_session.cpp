@@ -91,8 +91,9 @@ asio::awaitable<bool> serve_generation(Stream& stream, http_out& out, const std:
   actors::generation_service& service = st.router.service();
   generation_tally tally(gen.request, gen.who, gen.endpoint, client_address, gen.prompt_text, t0);
   auto record = [&](int status, const std::string& finish) {
-    st.router.hooks().record(gen.who, gen.estimated_tokens, tally.finish(status, finish));
-    if (status == 200) st.router.metrics().generation_finished(finish, tally.seconds());
+    const request_record& rec = tally.finish(status, finish);
+    st.router.hooks().record(gen.who, gen.estimated_tokens, rec);
+    if (status == 200) st.router.metrics().generation_finished(finish, tally.seconds(), rec);
   };
 
   actors::service_error err = service.start(gen.request, make_sink(st.gate, q), &err_msg);

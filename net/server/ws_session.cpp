@@ -76,7 +76,8 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
   void finish_lane(std::map<std::string, lane>::iterator it, int status, const std::string& reason) {
     double secs = record_lane(it->second, status, reason);
     st->router.metrics().request_finished("ws:/v1/responses", status, secs);
-    if (status == 200) st->router.metrics().generation_finished(reason, secs);
+    if (status == 200)
+      st->router.metrics().generation_finished(reason, secs, it->second.tally.finish(status, reason));
     st->request_ended(it->first);
     lanes.erase(it);
     if (draining && lanes.empty()) start_close(websocket::close_reason(websocket::close_code::going_away));
