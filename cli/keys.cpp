@@ -42,13 +42,10 @@ std::unique_ptr<actors::key_store> open_store(const cli_args& args, bool create_
   const std::string path = args.get_or("db", default_db());
   if (!create_if_missing && !std::filesystem::exists(path)) {
     std::fprintf(stderr,
-                 "troupe keys: no key database at %s (resolved from %s).
-"
+                 "troupe keys: no key database at %s (resolved from %s).\n"
                  "The server reads [auth] keys_db, else $TROUPE_KEYS_DB, else <state_dir>/keys.db "
-                 "relative to the folder it runs in.
-Run this where the server runs, or pass "
-                 "--db PATH; `troupe keys create` makes the database.
-",
+                 "relative to the folder it runs in.\nRun this where the server runs, or pass "
+                 "--db PATH; `troupe keys create` makes the database.\n",
                  std::filesystem::absolute(path).string().c_str(),
                  args.has("db")                      ? "--db"
                  : std::getenv("TROUPE_KEYS_DB")     ? "$TROUPE_KEYS_DB"
