@@ -33,6 +33,8 @@
 #include "net/auth/security_hooks.hpp"
 #include "net/server/server.hpp"
 #include "net/tls/self_signed.hpp"
+#include "net/trace/otlp_exporter.hpp"
+#include "config/version.hpp"
 
 namespace troupe::cli {
 namespace {
@@ -332,8 +334,39 @@ int run_serve(int argc, char** argv) {
   }
   std::fprintf(stderr, "%s\n", memory_plan(*service, cfg).c_str());
   raise_fd_limit();
+  std::unique_ptr<net::otlp_exporter> tracer;
+  if (!cfg.tracing.otlp_endpoint.empty()) {
+    net::otlp_options o;
+    o.endpoint = cfg.tracing.otlp_endpoint;
+    for (const std::string& h : cfg.tracing.headers)
+      if (!net::parse_header_list(h, &o.headers, &error)) {
+        std::fprintf(stderr, "troupe serve: config: 'tracing.headers': %s\n", error.c_str());
+        return 2;
+      }
+    if (!cfg.tracing.headers_env.empty()) {
+      const char* v = std::getenv(cfg.tracing.headers_env.c_str());
+      if (!v) {
+        std::fprintf(stderr, "troupe serve: config: 'tracing.headers_env' names $%s, which is not set\n",
+                     cfg.tracing.headers_env.c_str());
+        return 2;
+      }
+      if (!net::parse_header_list(v, &o.headers, &error)) {
+        std::fprintf(stderr, "troupe serve: $%s: %s\n", cfg.tracing.headers_env.c_str(), error.c_str());
+        return 2;
+      }
+    }
+    o.service_name = cfg.tracing.service_name;
+    o.service_version = config::version();
+    o.max_queued_spans = static_cast<size_t>(cfg.tracing.max_queued_spans);
+    o.export_interval_ms = static_cast<int>(cfg.tracing.export_interval_ms);
+    o.export_timeout_ms = static_cast<int>(cfg.tracing.export_timeout_ms);
+    tracer = std::make_unique<net::otlp_exporter>(std::move(o));
+    std::fprintf(stderr, "troupe: tracing: OTLP/HTTP to %s every %lld ms\n",
+                 cfg.tracing.otlp_endpoint.c_str(), static_cast<long long>(cfg.tracing.export_interval_ms));
+  }
   net::edge_metrics metrics;
   net::api_router router(*service, *hooks, metrics);
+  router.set_tracer(tracer.get());
   std::unique_ptr<net::server> srv = net::server::create(opt, router, &error);
   if (!srv) {
     std::fprintf(stderr, "troupe serve: %s\n", error.c_str());
@@ -353,6 +386,7 @@ int run_serve(int argc, char** argv) {
   srv.reset();
   service.reset();
   hooks.reset();
+  tracer.reset();  // exports what is queued (bounded: the watchdog is still on)
   log.stop();  // writes what is still queued
   std::fprintf(stderr, "troupe: stopped\n");
   return 0;

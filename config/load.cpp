@@ -207,6 +207,24 @@ const std::vector<field>& schema() {
         "rows waiting to be written; beyond, the oldest are dropped and counted in a metric",
         [](troupe_config& c) -> field_ref { return &c.log.queue_rows; }, 1,
         1 << 24);
+    add("tracing", "otlp_endpoint",
+        "OTLP/HTTP (protobuf) traces URL, e.g. http://collector:4318/v1/traces; empty = no tracing",
+        [](troupe_config& c) -> field_ref { return &c.tracing.otlp_endpoint; });
+    add("tracing", "headers",
+        "\"Name=Value\" headers sent with every export (Langfuse: \"Authorization=Basic …\")",
+        [](troupe_config& c) -> field_ref { return &c.tracing.headers; });
+    add("tracing", "headers_env",
+        "name of an environment variable holding more headers as \"Name=Value,Name2=Value2\"",
+        [](troupe_config& c) -> field_ref { return &c.tracing.headers_env; });
+    add("tracing", "service_name", "service.name of the exported spans",
+        [](troupe_config& c) -> field_ref { return &c.tracing.service_name; });
+    add("tracing", "max_queued_spans",
+        "spans waiting for export; when full, new spans are dropped (and counted), never waited for",
+        [](troupe_config& c) -> field_ref { return &c.tracing.max_queued_spans; }, 1, 1 << 24);
+    add("tracing", "export_interval_ms", "ms between exports of the queued spans (one batch each)",
+        [](troupe_config& c) -> field_ref { return &c.tracing.export_interval_ms; }, 10, 600000);
+    add("tracing", "export_timeout_ms", "ms one export request may take before it counts as failed",
+        [](troupe_config& c) -> field_ref { return &c.tracing.export_timeout_ms; }, 100, 600000);
     return f;
   }();
   return fields;

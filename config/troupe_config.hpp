@@ -82,6 +82,16 @@ struct log_config {
   int64_t queue_rows = 8192;          // queued rows; beyond, the oldest are dropped and counted
 };
 
+struct tracing_config {
+  std::string otlp_endpoint;          // OTLP/HTTP traces URL (…/v1/traces); empty = no tracing
+  std::vector<std::string> headers;   // "Name=Value" sent with each export (e.g. Authorization)
+  std::string headers_env;            // env variable with more "Name=Value,…" (secrets stay out of files)
+  std::string service_name = "troupe";  // the resource's service.name
+  int64_t max_queued_spans = 8192;    // spans waiting for export; beyond, new ones are dropped
+  int64_t export_interval_ms = 1000;  // a batch leaves at least this often
+  int64_t export_timeout_ms = 10000;  // one export request may take this long
+};
+
 struct troupe_config {
   server_config server;
   model_config model;
@@ -89,6 +99,7 @@ struct troupe_config {
   auth_config auth;
   limits_config limits;
   log_config log;
+  tracing_config tracing;
 };
 
 }  // namespace troupe::config

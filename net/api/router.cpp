@@ -103,6 +103,8 @@ http_out api_router::handle(const http_in& in) {
       return finish(std::move(out));
     }
   }
+  const double auth_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (path == "/health") return json_reply(200, json{{"status", "ok"}}, endpoint);
   if (path == "/ready") {
     if (!service_.ready()) return finish(error_reply(not_ready()));
@@ -120,6 +122,7 @@ http_out api_router::handle(const http_in& in) {
       families += text;
       if (!families.empty() && families.back() != '\n') families += '\n';
     }
+    if (tracer_) families += tracer_->metrics_text();
     out.body = metrics_.render(families);
     return finish(std::move(out));
   }
@@ -136,6 +139,13 @@ http_out api_router::handle(const http_in& in) {
                                   who, &requested_model)
                      : error_reply(not_ready());
   if (!out.generation) log_refusal(in, who, endpoint, requested_model, out.status, t0);
+  if (out.generation && tracer_) {
+    pending_generation& g = *out.generation;
+    g.trace = new_request_trace(in.traceparent);
+    g.auth_ms = auth_ms;
+    g.operation = path == "/v1/chat/completions" ? "chat" : "text_completion";
+    g.headers["traceparent"] = traceparent_of(g.trace);
+  }
   return finish(std::move(out));
 }
 

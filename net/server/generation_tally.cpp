@@ -24,6 +24,12 @@ generation_tally::generation_tally(const actors::generation_request& request, co
   rec_.prompt_text = std::move(prompt_text);
   if (rec_.prompt_text) rec_.output_text.emplace();
   rec_.started_at_unix_ms = unix_now_ms();
+  created_ = clock_type::now();
+  const auto since_t0 = std::chrono::duration_cast<std::chrono::nanoseconds>(created_ - t0_).count();
+  t0_unix_ns_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count() -
+                                      since_t0);
 }
 
 void generation_tally::on_event(const actors::generation_event& ev) {
@@ -37,6 +43,7 @@ void generation_tally::on_event(const actors::generation_event& ev) {
     rec_.ttft_ms = ev.ttft_ms;
     return;
   }
+  if (!first_output_ && !ev.token_ids.empty()) first_output_ = clock_type::now();
   if (engine_counted_ || ev.token_ids.empty()) return;
   if (rec_.completion_tokens == 0) {
     rec_.prompt_tokens = num_prompt_tokens_;

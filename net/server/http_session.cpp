@@ -94,6 +94,22 @@ asio::awaitable<bool> serve_generation(Stream& stream, http_out& out, const std:
     const request_record& rec = tally.finish(status, finish);
     st.router.hooks().record(gen.who, gen.estimated_tokens, rec);
     if (status == 200) st.router.metrics().generation_finished(finish, tally.seconds(), rec);
+    if (otlp_exporter* tracer = st.router.tracer()) {
+      request_trace_input t;
+      t.ids = gen.trace;
+      t.operation = gen.operation;
+      t.record = &rec;
+      t.t0_unix_ns = tally.t0_unix_ns();
+      t.auth_ms = gen.auth_ms;
+      t.started_ms = tally.created_ms();
+      t.first_output_ms = tally.first_output_ms();
+      t.end_ms = tally.seconds() * 1e3;
+      t.max_tokens = gen.request.params.max_tokens;
+      t.temperature = gen.request.params.temperature;
+      t.top_p = gen.request.params.top_p;
+      t.stream = gen.stream;
+      tracer->submit(request_spans(t));
+    }
   };
 
   actors::service_error err = service.start(gen.request, make_sink(st.gate, q), &err_msg);
@@ -355,6 +371,7 @@ asio::awaitable<void> session_loop(Stream stream, std::shared_ptr<server_state> 
     in.authorization = std::string(req[http::field::authorization]);
     in.request_id = request_id;
     in.client_address = client_address;
+    in.traceparent = std::string(req["traceparent"]);
     bool keep_alive = req.keep_alive() && !st->draining;
 
     http_out out;

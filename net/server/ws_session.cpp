@@ -32,6 +32,8 @@ struct lane {
   std::unique_ptr<ws_response_formatter> formatter;
   int64_t estimated_tokens = 0;
   generation_tally tally;  // its log row, filled as the request goes
+  request_trace_ids trace;  // when tracing: a child of the upgrade's traceparent
+  actors::generation_request request;  // sampling parameters, for the trace
 };
 
 template <class Stream>
@@ -48,6 +50,7 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
   websocket::stream<Stream> ws;
   std::shared_ptr<server_state> st;
   principal who;
+  std::string traceparent;            // the upgrade request's, parent of every lane's trace
   std::map<std::string, lane> lanes;  // by request id
   std::deque<std::string> out;
   asio::steady_timer out_signal;
@@ -69,7 +72,23 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
 
   // Writes the lane's log row and settles its token reservation; returns its seconds.
   double record_lane(lane& l, int status, const std::string& reason) {
-    st->router.hooks().record(who, l.estimated_tokens, l.tally.finish(status, reason));
+    const request_record& rec = l.tally.finish(status, reason);
+    st->router.hooks().record(who, l.estimated_tokens, rec);
+    if (otlp_exporter* tracer = st->router.tracer()) {
+      request_trace_input t;
+      t.ids = l.trace;
+      t.operation = "chat";
+      t.record = &rec;
+      t.t0_unix_ns = l.tally.t0_unix_ns();
+      t.started_ms = l.tally.created_ms();
+      t.first_output_ms = l.tally.first_output_ms();
+      t.end_ms = l.tally.seconds() * 1e3;
+      t.max_tokens = l.request.params.max_tokens;
+      t.temperature = l.request.params.temperature;
+      t.top_p = l.request.params.top_p;
+      t.stream = true;
+      tracer->submit(request_spans(t));
+    }
     return l.tally.seconds();
   }
 
@@ -220,7 +239,8 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
     send(gen.formatter->created_event());
     lane l{stream_id, std::move(gen.formatter), gen.estimated_tokens,
            generation_tally(gen.request, who, "ws:/v1/responses", client_address, gen.prompt_text,
-                            generation_tally::clock_type::now())};
+                            generation_tally::clock_type::now()),
+           new_request_trace(traceparent), gen.request};
     lanes.emplace(request_id, std::move(l));
     st->request_started(request_id);
   }
@@ -273,6 +293,7 @@ template <class Stream>
 asio::awaitable<void> ws_loop(Stream stream, http_request req, std::string request_id,
                               std::shared_ptr<server_state> st, std::shared_ptr<conn_handle> handle) {
   auto conn = std::make_shared<ws_conn<Stream>>(std::move(stream), st);
+  conn->traceparent = std::string(req["traceparent"]);
   std::string protocol;
   const std::string authz = credential_of(req, &protocol);
   std::optional<api_error> auth_error = st->router.authenticate(authz, &conn->who);
