@@ -327,6 +327,7 @@ int run_serve(int argc, char** argv) {
   {
     loading_progress progress(cfg.model.path);
     service = actors::start_local_service(cfg, &error);
+    progress.stop(service != nullptr);
   }
   if (!service) {
     std::fprintf(stderr, "troupe serve: %s\n", error.c_str());

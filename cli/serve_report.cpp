@@ -134,15 +134,19 @@ loading_progress::loading_progress(std::string what)
           printed = true;
         }
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        std::fprintf(stderr, "%stroupe: weights loaded (%s) in %.1f s\n", tty && printed ? "\r" : "",
-                     what.c_str(), s);
+        if (loaded_)
+          std::fprintf(stderr, "%stroupe: weights loaded (%s) in %.1f s\n", tty && printed ? "\r" : "",
+                       what.c_str(), s);
+        else if (tty && printed)
+          std::fputc('\n', stderr);
       }) {}
 
-void loading_progress::stop() {
+void loading_progress::stop(bool loaded) {
   {
     std::lock_guard lock(mu_);
     if (done_) return;
     done_ = true;
+    loaded_ = loaded;
   }
   cv_.notify_one();
   thread_.join();

@@ -36,12 +36,15 @@ class loading_progress {
  public:
   explicit loading_progress(std::string what);
   ~loading_progress();
-  void stop();
+  // Ends the line: "weights loaded … in N s" when loaded, nothing more when not
+  // (the caller prints the error).
+  void stop(bool loaded = false);
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
   bool done_ = false;
+  bool loaded_ = false;
   std::thread thread_;
 };
 

@@ -9,7 +9,7 @@ import { startServer, check, finish, modelId, API_KEY, requireClient } from './s
 const WebSocket = requireClient('ws');
 const GRACE_MS = 1000;
 
-const srv = await startServer(['--shutdown-grace-ms', String(GRACE_MS)]);
+const srv = await startServer(['--shutdown-grace-ms', String(GRACE_MS), '--stats-interval-s', '1']);
 const model = await modelId(srv.url, srv.ca);
 const tls = srv.ca ? { ca: fs.readFileSync(srv.ca) } : {};
 
@@ -57,6 +57,18 @@ function longWs() {
 const sse = longSse();
 const wsc = longWs();
 await Promise.all([sse.started, wsc.started]);
+// Long enough for one stats line while both streams run.
+await new Promise((r) => setTimeout(r, 1500));
+const startup = srv.stderr();
+check(/troupe: model \S+ \(2 layers, hidden 16, 2 KV heads of 8\), dtype bfloat16, 1 weight file\(s\)/.test(startup),
+  `startup names the model and dtype: ${startup.split('\n').find((l) => l.includes('troupe: model'))}`);
+check(/troupe: weights loaded \(/.test(startup), 'startup says the weights are loaded');
+const plan = startup.split('\n').find((l) => l.includes('memory plan')) || '';
+const pm = plan.match(/: (\d+) blocks x 16 tokens = (\d+) KV tokens; max context (\d+) tokens/);
+check(pm && Number(pm[1]) > 0 && Number(pm[2]) === 16 * Number(pm[1]), `memory plan: ${plan}`);
+const stats = startup.split('\n').filter((l) => l.startsWith('troupe: stats:'));
+check(stats.some((l) => /running 2, waiting 0; prompt [\d.]+ tok\/s, generation [1-9][\d.]* tok\/s; KV cache [\d.]+% used; prefix cache hit rate [\d.]+%/.test(l)),
+  `a stats line shows both running streams generating: ${stats.slice(-2).join(' | ')}`);
 
 const t0 = Date.now();
 const exited = new Promise((resolve) => srv.child.on('exit', (code, signal) => resolve({ code, signal })));
