@@ -54,7 +54,7 @@ if [ -x "$build/troupe" ]; then
   env -i LD_LIBRARY_PATH="$tmp/stage/lib" "$tmp/stage/bin/troupe" serve --help > "$tmp/help.txt"
   grep -q -- "--shutdown-grace-ms" "$tmp/help.txt"
   test -f "$tmp/stage/share/troupe/models/troupe-tiny-chat/config.json"
-  echo "staged binary starts with only its staged libraries"
+  echo "staged binary starts with only its staged libraries (and the CUDA runtime, which the CUDA base image provides)"
 else
   echo "no built troupe in $build: staging step skipped"
 fi

@@ -68,13 +68,13 @@ try {
   check(states['gateway-1']?.status === 'UP' && states['gateway-2']?.status === 'UP', `both backends UP: ${JSON.stringify(states)}`);
   check(states['gateway-1']?.check === 'L7OK', `the health check is HTTP (L7OK): ${JSON.stringify(states)}`);
   for (const s of [a, b]) {
-    const m = await new Promise((resolve) => http.get(`${s.url}/metrics`, (res) => { let t = ''; res.on('data', (d) => { t += d; }); res.on('end', () => resolve(t)); }));
+    const m = await new Promise((resolve) => http.get(`${s.url}/metrics`, (res) => { let t = ''; res.on('data', (d) => { t += d; }); res.on('end', () => resolve(t)); }).on('error', () => resolve('')));
     check(/troupe:http_requests_total\{endpoint="\/ready",status="200"\} [1-9]/.test(m), `${s.url} answered HAProxy's GET /ready`);
   }
 
   // Two long streams: leastconn puts one on each backend.
   const long = { model: 'troupe-tiny-chat', prompt: 'Once upon a time', max_tokens: 60000, ignore_eos: true, stream: true };
-  const models = JSON.parse(await new Promise((resolve) => http.get({ host: '127.0.0.1', port: lbPort, path: '/v1/models', headers: { authorization: `Bearer ${API_KEY}` } }, (res) => { let t = ''; res.on('data', (d) => { t += d; }); res.on('end', () => resolve(t)); })));
+  const models = JSON.parse(await new Promise((resolve, reject) => http.get({ host: '127.0.0.1', port: lbPort, path: '/v1/models', headers: { authorization: `Bearer ${API_KEY}` } }, (res) => { let t = ''; res.on('data', (d) => { t += d; }); res.on('end', () => resolve(t)); }).on('error', reject)));
   long.model = models.data[0].id;
   const s1 = await post(lbPort, long, { stream: true });
   const s2 = await post(lbPort, long, { stream: true });

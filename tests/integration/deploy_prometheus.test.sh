@@ -46,7 +46,7 @@ for _ in $(seq 80); do
 import json, sys
 try: r = json.load(sys.stdin)["data"]["result"]
 except Exception: r = []
-print(" ".join(f"{x[\"metric\"].get(\"model_name\")}={x[\"value\"][1]}" for x in r))')
+print(" ".join("%s=%s" % (x["metric"].get("model_name"), x["value"][1]) for x in r))')
   [ -n "$got" ] && break
   sleep 0.5
 done
