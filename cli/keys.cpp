@@ -46,7 +46,7 @@ std::unique_ptr<actors::key_store> open_store(const cli_args& args, bool create_
                  "The server reads [auth] keys_db, else $TROUPE_KEYS_DB, else <state_dir>/keys.db "
                  "relative to the folder it runs in.\nRun this where the server runs, or pass "
                  "--db PATH; `troupe keys create` makes the database.\n",
-                 std::filesystem::absolute(path).string().c_str(),
+                 std::filesystem::absolute(path).lexically_normal().string().c_str(),
                  args.has("db")                      ? "--db"
                  : std::getenv("TROUPE_KEYS_DB")     ? "$TROUPE_KEYS_DB"
                                                      : "the default ./troupe-data/keys.db");

@@ -313,7 +313,7 @@ int run_serve(int argc, char** argv) {
 
   if (!cfg.auth.disabled && cfg.auth.api_keys.empty() && !cfg.auth.jwt_enabled &&
       !has_usable_key(sec.keys_db)) {
-    const std::string db = std::filesystem::absolute(sec.keys_db).string();
+    const std::string db = std::filesystem::absolute(sec.keys_db).lexically_normal().string();
     std::fprintf(stderr,
                  "troupe: no API key exists yet, so every request will be refused with 401. "
                  "Create one (the server accepts it within %lld ms):\n"
