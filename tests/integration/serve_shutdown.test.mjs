@@ -77,6 +77,7 @@ const deadline = new Promise((resolve) => setTimeout(() => resolve(null), GRACE_
 const exit = await Promise.race([exited, deadline]);
 const elapsed = Date.now() - t0;
 if (!exit) srv.child.kill('SIGKILL');
+console.log(`SIGTERM → exit: ${elapsed} ms (grace ${GRACE_MS} ms)`);
 check(exit !== null && elapsed <= GRACE_MS + 2000,
   `troupe exits within grace + 2 s of SIGTERM (took ${elapsed} ms, exit ${JSON.stringify(exit)})`);
 check(exit && exit.code === 0, `exit status 0 (got ${JSON.stringify(exit)})`);
