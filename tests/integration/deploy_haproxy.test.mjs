@@ -12,6 +12,9 @@ import path from 'node:path';
 import { startServer, check, finish, skip, API_KEY } from './serve_lib.mjs';
 
 try { execFileSync('haproxy', ['-v'], { stdio: 'ignore' }); } catch { skip('haproxy is not installed'); }
+// The config's maxconn 8000 needs 2 x 8000 descriptors (haproxy -c says so too).
+const fdLimit = Number(execFileSync('sh', ['-c', 'ulimit -Hn']).toString().trim());
+if (Number.isFinite(fdLimit) && fdLimit < 16100) skip(`the file descriptor limit (${fdLimit}) is below what maxconn 8000 needs`);
 const src = process.env.TROUPE_SOURCE_DIR || '.';
 
 const freePort = () => new Promise((resolve) => {
