@@ -32,6 +32,7 @@ struct generation_request {
   std::vector<std::string> stop;     // stop strings, never emitted
   int32_t n = 1;                     // choices, each its own sequence
   std::string principal;             // who asked (for logs/limits), never a secret
+  std::string user;                  // the OpenAI `user` field (end user named by the app), for logs
 };
 
 enum class service_error {

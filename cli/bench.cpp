@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -99,6 +100,18 @@ bool knee_gain_from(cli_args& args, double* gain) {
   return args.ok() && *gain >= 0;
 }
 
+// Creates the folder an --out path names (plot prefixes, summary and result
+// files), so a missing folder is made rather than reported as a failure of
+// the tool that writes into it.
+bool ensure_parent_dir(const std::string& out, std::string* error) {
+  const std::filesystem::path parent = std::filesystem::path(out).parent_path();
+  if (parent.empty()) return true;
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  if (ec) return *error = "cannot create the folder " + parent.string() + " for --out: " + ec.message(), false;
+  return true;
+}
+
 int run_plot(int argc, char** argv) {
   cli_args args(argc, argv, 3, {"out", "format", "knee-gain"}, {"knee", "help"});
   if (!args.ok()) return fail(args.error());
@@ -111,6 +124,7 @@ int run_plot(int argc, char** argv) {
   std::vector<nlohmann::json> results;
   std::string error;
   if (!read_results(args.positional(), &results, &error)) return fail(error);
+  if (!ensure_parent_dir(*out, &error)) return fail(error);
   if (!bench::plot_results(results, *out, format, knee_gain, &error)) return fail(error);
   std::printf("wrote %s_latency_vs_throughput.%s and %s_percentiles.%s\n", out->c_str(),
               format.c_str(), out->c_str(), format.c_str());
@@ -130,6 +144,7 @@ int run_summary(int argc, char** argv) {
   if (knee_gain > 0) bench::mark_knees(curves, knee_gain);
   const std::string table = bench::markdown_table(curves, knee_gain > 0);
   if (auto out = args.get("out")) {
+    if (!ensure_parent_dir(*out, &error)) return fail(error);
     std::ofstream f(*out);
     f << table;
     if (!f) return fail("cannot write " + *out);
@@ -241,6 +256,8 @@ int run_bench(int argc, char** argv) {
       std::printf("Prefix-cache hit rate:   %.1f%% of prompt tokens\n", 100 * *rate);
   }
   if (auto out = args.get("out")) {
+    std::string error;
+    if (!ensure_parent_dir(*out, &error)) return fail(error);
     std::ofstream f(*out);
     f << result.dump(2) << "\n";
     if (!f) return fail("cannot write " + *out);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "actors/persistence/key_store.hpp"
@@ -33,9 +34,25 @@ int64_t unix_now() {
 
 std::string default_db() { return config::resolved_keys_db(config::troupe_config{}); }
 
-std::unique_ptr<actors::key_store> open_store(const cli_args& args) {
+// `create` makes the database when it is missing; `list` and `revoke` refuse
+// instead, because an empty database made in the wrong folder is one the
+// server never reads (it would list nothing, and hide where the keys are).
+std::unique_ptr<actors::key_store> open_store(const cli_args& args, bool create_if_missing) {
   std::string error;
-  auto store = actors::key_store::open(args.get_or("db", default_db()), &error);
+  const std::string path = args.get_or("db", default_db());
+  if (!create_if_missing && !std::filesystem::exists(path)) {
+    std::fprintf(stderr,
+                 "troupe keys: no key database at %s (resolved from %s).\n"
+                 "The server reads [auth] keys_db, else $TROUPE_KEYS_DB, else <state_dir>/keys.db "
+                 "relative to the folder it runs in.\nRun this where the server runs, or pass "
+                 "--db PATH; `troupe keys create` makes the database.\n",
+                 std::filesystem::absolute(path).lexically_normal().string().c_str(),
+                 args.has("db")                      ? "--db"
+                 : std::getenv("TROUPE_KEYS_DB")     ? "$TROUPE_KEYS_DB"
+                                                     : "the default ./troupe-data/keys.db");
+    return nullptr;
+  }
+  auto store = actors::key_store::open(path, &error);
   if (!store) std::fprintf(stderr, "troupe keys: %s\n", error.c_str());
   return store;
 }
@@ -71,7 +88,7 @@ int create(cli_args& args) {
   r.id = *id;
   r.key_sha256_hex = net::api_key_sha256_hex(*key);
   r.created_at_unix_s = unix_now();
-  auto store = open_store(args);
+  auto store = open_store(args, /*create_if_missing=*/true);
   if (!store) return 1;
   std::string error;
   if (!store->insert(r, &error)) {
@@ -85,7 +102,7 @@ int create(cli_args& args) {
 }
 
 int list(cli_args& args) {
-  auto store = open_store(args);
+  auto store = open_store(args, /*create_if_missing=*/false);
   if (!store) return 1;
   std::printf("%-16s  %-20s  %8s  %10s  %-20s  %-20s  %s\n", "ID", "NAME", "RPM", "TPM",
               "CREATED", "REVOKED", "MODELS");
@@ -105,7 +122,7 @@ int revoke(cli_args& args) {
     return 2;
   }
   const std::string& id = args.positional()[1];
-  auto store = open_store(args);
+  auto store = open_store(args, /*create_if_missing=*/false);
   if (!store) return 1;
   std::string error;
   switch (store->revoke(id, unix_now(), &error)) {

@@ -11,6 +11,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <optional>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -23,6 +28,8 @@
 
 #include "actors/log_actor.hpp"
 #include "actors/node/config_mapping.hpp"
+#include "actors/persistence/key_store.hpp"
+#include "cli/serve_report.hpp"
 #include "cli/cli_args.hpp"
 #include "actors/persistence/request_log_store.hpp"
 #include "config/load.hpp"
@@ -31,6 +38,8 @@
 #include "net/auth/security_hooks.hpp"
 #include "net/server/server.hpp"
 #include "net/tls/self_signed.hpp"
+#include "net/trace/otlp_exporter.hpp"
+#include "config/version.hpp"
 
 namespace troupe::cli {
 namespace {
@@ -52,9 +61,20 @@ void print_usage(edge_role role) {
       "                    [--tls-cert FILE --tls-key FILE | --no-tls] [--state-dir DIR]\n"
       "                    [--max-num-seqs N] [--policy continuous|static] [--executor auto|cpu|cuda]\n"
       "                    [--KEY VALUE]...\n\n"
+      "       troupe serve --example-config   (prints a commented TOML file of every key)\n\n"
       "Every key of the TOML file is also a flag (underscores as dashes); flags override the file.\n"
-      "Keys:\n");
-  for (const auto& k : config::all_keys()) std::printf("  %s\n", k.c_str());
+      "Durations are in the unit their name ends with (_ms, _s), sizes in bytes.\n");
+  std::string section;
+  for (const config::key_doc& d : config::describe_keys()) {
+    if (d.section != section) {
+      section = d.section;
+      std::printf("\n[%s]\n", section.c_str());
+    }
+    std::string flag = "--" + d.key;
+    for (char& c : flag)
+      if (c == '_') c = '-';
+    std::printf("  %-28s %s (default: %s)\n", flag.c_str(), d.help.c_str(), d.default_text.c_str());
+  }
 }
 
 }  // namespace
@@ -191,6 +211,52 @@ struct request_log {
   ~request_log() { stop(); }
 };
 
+// The last resort of shutdown: the server has already ended every stream and
+// cancelled every request; the teardown after that (engine, hooks, request
+// log) gets kTeardownMs, after which the process exits with status 1 and a
+// line saying so. Together with the server's 500 ms to write error events,
+// SIGTERM ends the process within shutdown_grace_ms + 2 s.
+class shutdown_watchdog {
+ public:
+  static constexpr int kTeardownMs = 1300;
+  shutdown_watchdog()
+      : thread_([this] {
+          std::unique_lock lock(mu_);
+          if (cv_.wait_for(lock, std::chrono::milliseconds(kTeardownMs), [this] { return done_; }))
+            return;
+          std::fprintf(stderr, "troupe: shutdown did not finish within %d ms after the grace period; "
+                               "exiting now (queued request-log rows may be lost)\n", kTeardownMs);
+          std::fflush(stderr);
+          std::_Exit(1);
+        }) {}
+  ~shutdown_watchdog() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+// Whether the key database holds a key that is not revoked (without
+// creating the file when it is missing).
+bool has_usable_key(const std::string& keys_db) {
+  if (!std::filesystem::exists(keys_db)) return false;
+  std::string error;
+  auto store = actors::key_store::open(keys_db, &error);
+  if (!store) return true;  // the hooks reported what is wrong with it already
+  for (const auto& k : store->list())
+    if (!k.revoked_at_unix_s) return true;
+  return false;
+}
+
 void raise_fd_limit() {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
@@ -221,6 +287,10 @@ int run_edge(edge_role role, int argc, char** argv) {
   for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
       print_usage(role);
+      return 0;
+    }
+    if (std::strcmp(argv[i], "--example-config") == 0) {
+      std::fputs(config::example_toml().c_str(), stdout);
       return 0;
     }
   }
@@ -288,14 +358,65 @@ int run_edge(edge_role role, int argc, char** argv) {
                  cfg.auth.jwt_enabled ? ", JWT bearer tokens" : "");
   }
 
-  std::unique_ptr<actors::generation_service> service = start_service(role, cfg, &error);
+  if (!cfg.auth.disabled && cfg.auth.api_keys.empty() && !cfg.auth.jwt_enabled &&
+      !has_usable_key(sec.keys_db)) {
+    const std::string db = std::filesystem::absolute(sec.keys_db).lexically_normal().string();
+    std::fprintf(stderr,
+                 "troupe: no API key exists yet, so every request will be refused with 401. "
+                 "Create one (the server accepts it within %lld ms):\n"
+                 "  troupe keys create --name admin --db %s\n"
+                 "or start with --api-key KEY (or --no-auth for a local experiment).\n",
+                 static_cast<long long>(cfg.auth.key_cache_ttl_ms), db.c_str());
+  }
+
+  std::unique_ptr<actors::generation_service> service;
+  if (role == edge_role::serve) {
+    std::fprintf(stderr, "%s\n", model_summary(cfg).c_str());
+    loading_progress progress(cfg.model.path);
+    service = start_service(role, cfg, &error);
+    progress.stop(service != nullptr);
+  } else {
+    service = start_service(role, cfg, &error);
+  }
   if (!service) {
     std::fprintf(stderr, "%s: %s\n", name, error.c_str());
     return 1;
   }
+  std::fprintf(stderr, "%s\n", memory_plan(*service, cfg).c_str());
   raise_fd_limit();
+  std::unique_ptr<net::otlp_exporter> tracer;
+  if (!cfg.tracing.otlp_endpoint.empty()) {
+    net::otlp_options o;
+    o.endpoint = cfg.tracing.otlp_endpoint;
+    for (const std::string& h : cfg.tracing.headers)
+      if (!net::parse_header_list(h, &o.headers, &error)) {
+        std::fprintf(stderr, "troupe serve: config: 'tracing.headers': %s\n", error.c_str());
+        return 2;
+      }
+    if (!cfg.tracing.headers_env.empty()) {
+      const char* v = std::getenv(cfg.tracing.headers_env.c_str());
+      if (!v) {
+        std::fprintf(stderr, "troupe serve: config: 'tracing.headers_env' names $%s, which is not set\n",
+                     cfg.tracing.headers_env.c_str());
+        return 2;
+      }
+      if (!net::parse_header_list(v, &o.headers, &error)) {
+        std::fprintf(stderr, "troupe serve: $%s: %s\n", cfg.tracing.headers_env.c_str(), error.c_str());
+        return 2;
+      }
+    }
+    o.service_name = cfg.tracing.service_name;
+    o.service_version = config::version();
+    o.max_queued_spans = static_cast<size_t>(cfg.tracing.max_queued_spans);
+    o.export_interval_ms = static_cast<int>(cfg.tracing.export_interval_ms);
+    o.export_timeout_ms = static_cast<int>(cfg.tracing.export_timeout_ms);
+    tracer = std::make_unique<net::otlp_exporter>(std::move(o));
+    std::fprintf(stderr, "troupe: tracing: OTLP/HTTP to %s every %lld ms\n",
+                 cfg.tracing.otlp_endpoint.c_str(), static_cast<long long>(cfg.tracing.export_interval_ms));
+  }
   net::edge_metrics metrics;
   net::api_router router(*service, *hooks, metrics);
+  router.set_tracer(tracer.get());
   std::unique_ptr<net::server> srv = net::server::create(opt, router, &error);
   if (!srv) {
     std::fprintf(stderr, "troupe serve: %s\n", error.c_str());
@@ -304,10 +425,18 @@ int run_edge(edge_role role, int argc, char** argv) {
   std::printf("troupe: listening on %s://%s:%u\n", srv->tls() ? "https" : "http", cfg.server.host.c_str(),
               unsigned(srv->port()));
   std::fflush(stdout);
+  std::optional<stats_reporter> stats;
+  stats.emplace(*service, cfg.server.stats_interval_s);
   srv->run_until_signal();
+  stats.reset();
+  // Past the grace period every request has been cancelled, so the engine
+  // stops at once; should anything still hang (an engine step that does not
+  // return), the watchdog ends the process rather than leave it running.
+  shutdown_watchdog watchdog;
   srv.reset();
   service.reset();
   hooks.reset();
+  tracer.reset();  // exports what is queued (bounded: the watchdog is still on)
   log.stop();  // writes what is still queued
   std::fprintf(stderr, "troupe: stopped\n");
   return 0;

@@ -29,6 +29,17 @@ bool is_boolean_key(std::string_view dotted_key);
 // Every dotted key, in schema order (for --help).
 std::vector<std::string> all_keys();
 
+// One key as documented: the one source of `troupe serve --help` and of
+// config/troupe.example.toml (which example_toml() reproduces; a test checks).
+struct key_doc {
+  std::string section;       // "server"
+  std::string key;           // "port"
+  std::string default_text;  // the default as TOML: 8443, "auto", true, []
+  std::string help;          // meaning, with the unit
+};
+std::vector<key_doc> describe_keys();
+std::string example_toml();
+
 // Where the API key database and the request log live when the config leaves
 // them empty: $TROUPE_KEYS_DB / $TROUPE_LOG_URL, else inside server.state_dir
 // (keys.db, requests.db). `troupe keys` and `troupe logs` use the same rule

@@ -25,6 +25,7 @@ struct server_config {
   int64_t idle_timeout_ms = 60000;            // keep-alive connection with no request
   int64_t shutdown_grace_ms = 10000;          // in-flight requests may finish on SIGTERM
   int64_t max_queued_writes = 256;            // per connection; a slower reader is dropped
+  int64_t stats_interval_s = 10;              // stats line on stderr this often; 0 = none
 };
 
 struct model_config {
@@ -102,6 +103,16 @@ struct cluster_config {
   int64_t max_in_flight = 4096;       // gateway: sequences admitted at once; beyond, 503
 };
 
+struct tracing_config {
+  std::string otlp_endpoint;          // OTLP/HTTP traces URL (…/v1/traces); empty = no tracing
+  std::vector<std::string> headers;   // "Name=Value" sent with each export (e.g. Authorization)
+  std::string headers_env;            // env variable with more "Name=Value,…" (secrets stay out of files)
+  std::string service_name = "troupe";  // the resource's service.name
+  int64_t max_queued_spans = 8192;    // spans waiting for export; beyond, new ones are dropped
+  int64_t export_interval_ms = 1000;  // a batch leaves at least this often
+  int64_t export_timeout_ms = 10000;  // one export request may take this long
+};
+
 struct troupe_config {
   cluster_config cluster;
   server_config server;
@@ -110,6 +121,7 @@ struct troupe_config {
   auth_config auth;
   limits_config limits;
   log_config log;
+  tracing_config tracing;
 };
 
 }  // namespace troupe::config

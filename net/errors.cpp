@@ -151,6 +151,15 @@ api_error shutting_down() {
   return e;
 }
 
+api_error cut_by_shutdown() {
+  api_error e = make(503,
+                     "The server shut down before this response was complete (its shutdown grace "
+                     "period ran out); retry the request.",
+                     "server_error", std::nullopt, std::string("server_shutting_down"));
+  e.headers.emplace_back("Retry-After", "1");
+  return e;
+}
+
 api_error internal_error() {
   return make(500, "The server had an error while processing your request.", "server_error",
               std::nullopt, std::nullopt);

@@ -56,6 +56,8 @@ api_error header_too_large(int64_t max_header_bytes);
 api_error overloaded(int retry_after_s);
 api_error not_ready();
 api_error shutting_down();
+// A started response cut because shutdown_grace_ms ran out.
+api_error cut_by_shutdown();
 // 500: only for bugs.
 api_error internal_error();
 

@@ -1,5 +1,7 @@
 #include "actors/metrics/metrics_registry.hpp"
 
+#include "actors/metrics/prometheus_format.hpp"
+
 #include <cstdio>
 
 namespace troupe::actors {
@@ -11,11 +13,8 @@ std::vector<double> latency_buckets() {
           0.75,  1.0,   2.5,  5.0,  7.5,  10.0, 20.0, 40.0, 80.0};
 }
 
-std::string format_double(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
+// Bounds and sums as the Prometheus clients print them (le="0.005").
+std::string format_double(double v) { return prometheus_number(v); }
 
 void render_scalar(const char* type, const std::string& name, const std::string& help,
                    int64_t value, std::string& out) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "actors/scheduler_actor.hpp"
@@ -102,6 +103,13 @@ int run_worker_node(const worker_options& options, const std::atomic<bool>& stop
   log_line("stopping: no new requests; draining");
   drain(self, worker, std::chrono::milliseconds(options.drain_grace_ms));
   caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+  // The drain is what matters; tearing the actor system down can wait on
+  // handles the middleman's TLS module still holds. Exit regardless.
+  std::thread([] {
+    std::this_thread::sleep_for(2s);
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }).detach();
   return 0;
 }
 

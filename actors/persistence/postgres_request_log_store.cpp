@@ -70,6 +70,7 @@ request_log_row read_row(PGresult* r, int i) {
   row.started_at_unix_ms = integer(13);
   row.prompt_text = optional_text(14);
   row.output_text = optional_text(15);
+  row.end_user = text(16);
   return row;
 }
 
@@ -209,6 +210,7 @@ class postgres_request_log_store final : public request_log_store {
       add(std::to_string(r.started_at_unix_ms));
       add_optional(r.prompt_text);
       add_optional(r.output_text);
+      add(r.end_user);
     }
     pg_result res(PQexecParams(conn_, sql.c_str(), int(values.size()), nullptr, values.data(),
                                nullptr, nullptr, 0));

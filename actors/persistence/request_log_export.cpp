@@ -97,6 +97,7 @@ std::string request_log_json_line(const request_log_row& r) {
       {"ttft_ms", r.ttft_ms},
       {"total_ms", r.total_ms},
       {"client_address", r.client_address},
+      {"user", r.end_user},
       {"started_at_unix_ms", r.started_at_unix_ms},
       {"started_at", format_iso8601_ms(r.started_at_unix_ms)},
   };

@@ -29,6 +29,7 @@ struct request_log_row {
   int64_t started_at_unix_ms = 0;
   std::optional<std::string> prompt_text;  // only when storing text is opted in
   std::optional<std::string> output_text;
+  std::string end_user;           // the request's OpenAI `user` field ("" if none); schema v2
 };
 
 class request_log_store {

@@ -14,7 +14,7 @@ const std::string kSelect =
     std::string("SELECT id, ") + kRequestLogWriteColumns + " FROM request_log ";
 const std::string kInsert = std::string("INSERT INTO request_log (") + kRequestLogWriteColumns +
                             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                            "?14, ?15)";
+                            "?14, ?15, ?16)";
 
 request_log_row read_row(const sqlite_statement& s) {
   request_log_row r;
@@ -34,6 +34,7 @@ request_log_row read_row(const sqlite_statement& s) {
   r.started_at_unix_ms = s.integer(13);
   r.prompt_text = s.optional_text(14);
   r.output_text = s.optional_text(15);
+  r.end_user = s.text(16);
   return r;
 }
 
@@ -62,6 +63,7 @@ class sqlite_request_log_store final : public request_log_store {
       s.bind(13, r.started_at_unix_ms);
       s.bind(14, r.prompt_text);
       s.bind(15, r.output_text);
+      s.bind(16, r.end_user);
       if (s.step() != SQLITE_DONE) {
         if (error) *error = db_->last_error();
         return rollback();

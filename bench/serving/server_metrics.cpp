@@ -35,6 +35,12 @@ std::map<std::string, double> counter_deltas(const std::map<std::string, double>
     if (base.size() < 6 || base.compare(base.size() - 6, 6, "_total") != 0) continue;
     if (const auto it = before.find(name); it != before.end()) out[name] = v - it->second;
   }
+  std::map<std::string, double> sums;
+  for (const auto& [name, d] : out) {
+    const auto brace = name.find('{');
+    if (brace != std::string::npos && !after.count(name.substr(0, brace))) sums[name.substr(0, brace)] += d;
+  }
+  out.insert(sums.begin(), sums.end());
   return out;
 }
 

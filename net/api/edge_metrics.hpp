@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "net/edge/request_hooks.hpp"
+
 namespace troupe::net {
 
 class histogram {
@@ -30,7 +32,12 @@ class edge_metrics {
  public:
   edge_metrics();
   void request_finished(const std::string& endpoint, int status, double seconds);
-  void generation_finished(const std::string& finish_reason, double e2e_seconds);
+  // A generation answered with 200: its finish reason, its edge-measured
+  // end-to-end time, and the per-request families vLLM keeps (token counts,
+  // TPOT, prefill/decode/inference time) from its log row, under
+  // model_name=rec.model.
+  void generation_finished(const std::string& finish_reason, double e2e_seconds,
+                           const request_record& rec);
   void connection_opened() { open_connections_++; }
   void connection_closed() { open_connections_--; }
   void connection_rejected() { rejected_connections_++; }
@@ -49,6 +56,13 @@ class edge_metrics {
   std::map<std::string, histogram> durations_;                // endpoint
   std::map<std::string, uint64_t> successes_;                 // finish reason
   histogram e2e_;
+  // The per-request families of one model (model_name label).
+  struct model_families {
+    explicit model_families(int64_t max_tokens);
+    histogram tpot, prompt_tokens, generation_tokens, prefill, decode, inference, e2e;
+    std::map<std::string, uint64_t> successes;  // finish reason
+  };
+  std::map<std::string, model_families> models_;
   std::atomic<int64_t> open_connections_{0};
   std::atomic<uint64_t> rejected_connections_{0};
   std::atomic<uint64_t> client_disconnects_{0};

@@ -1,5 +1,7 @@
 #include "net/api/router.hpp"
 
+#include "actors/metrics/prometheus_format.hpp"
+
 #include <chrono>
 #include <ctime>
 #include <random>
@@ -101,6 +103,8 @@ http_out api_router::handle(const http_in& in) {
       return finish(std::move(out));
     }
   }
+  const double auth_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (path == "/health") return json_reply(200, json{{"status", "ok"}}, endpoint);
   if (path == "/ready") {
     if (!service_.ready()) return finish(error_reply(not_ready()));
@@ -111,10 +115,14 @@ http_out api_router::handle(const http_in& in) {
     out.content_type = "text/plain; version=0.0.4; charset=utf-8";
     // Each source's text as whole lines, one after the other.
     std::string families;
-    for (const std::string& text : {service_.metrics_text(), hooks_.metrics_text()}) {
+    // The engine's families carry model_name, as vLLM's do, so that a
+    // dashboard filters them by model (and a gateway can merge several).
+    for (const std::string& text : {actors::with_label(service_.metrics_text(), "model_name", service_.model().id),
+                                    hooks_.metrics_text()}) {
       families += text;
       if (!families.empty() && families.back() != '\n') families += '\n';
     }
+    if (tracer_) families += tracer_->metrics_text();
     out.body = metrics_.render(families);
     return finish(std::move(out));
   }
@@ -131,6 +139,13 @@ http_out api_router::handle(const http_in& in) {
                                   who, &requested_model)
                      : error_reply(not_ready());
   if (!out.generation) log_refusal(in, who, endpoint, requested_model, out.status, t0);
+  if (out.generation && tracer_) {
+    pending_generation& g = *out.generation;
+    g.trace = new_request_trace(in.traceparent);
+    g.auth_ms = auth_ms;
+    g.operation = path == "/v1/chat/completions" ? "chat" : "text_completion";
+    g.headers["traceparent"] = traceparent_of(g.trace);
+  }
   return finish(std::move(out));
 }
 
@@ -270,6 +285,7 @@ std::optional<api_error> api_router::prepare(openai_request& req, api_kind kind,
   r.stop = req.stop;
   r.n = req.n;
   r.principal = who.id;
+  r.user = req.user.substr(0, 256);  // client-chosen text: bounded before it reaches the log
   return std::nullopt;
 }
 
@@ -304,11 +320,12 @@ http_out api_router::generation(const http_in& in, api_kind kind, const principa
 }
 
 std::variant<pending_ws_generation, api_error> api_router::prepare_response_create(
-    const std::string& event_json, const principal& who) {
+    const std::string& event_json, const principal& who, std::string* requested_model) {
   parse_result parsed = parse_response_create(event_json);
   if (auto* e = std::get_if<api_error>(&parsed)) return *e;
   if (!service_.ready()) return not_ready();
   openai_request& req = std::get<openai_request>(parsed);
+  *requested_model = req.model.empty() ? service_.model().id : req.model.substr(0, 256);
   pending_ws_generation out;
   // Responses default to "up to the context" like chat.
   if (auto e = prepare(req, api_kind::chat, /*chat_messages=*/true, who, &out)) {

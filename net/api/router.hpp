@@ -17,6 +17,8 @@
 #include "net/api/openai_response.hpp"
 #include "net/edge/request_hooks.hpp"
 #include "net/errors.hpp"
+#include "net/trace/otlp_exporter.hpp"
+#include "net/trace/request_trace.hpp"
 
 namespace troupe::net {
 
@@ -27,6 +29,7 @@ struct http_in {
   std::string authorization;  // raw header value
   std::string request_id;     // x-request-id of this exchange
   std::string client_address;
+  std::string traceparent;    // W3C trace context of the caller, "" if none
 };
 
 // What prepare() makes of a request that passed every check (model, prompt,
@@ -44,6 +47,12 @@ struct pending_generation : prepared_generation {
   bool stream = false;
   principal who;
   std::string endpoint;
+  // Tracing (set when a tracer is attached): the request's trace identity
+  // (also sent back as the traceparent header), how long authentication took
+  // from the request's arrival, and the GenAI operation name.
+  request_trace_ids trace;
+  double auth_ms = -1;
+  std::string operation;
 };
 
 struct http_out {
@@ -69,14 +78,20 @@ class api_router {
 
   // WebSocket upgrade: nullopt when the credential is accepted.
   std::optional<api_error> authenticate(const std::string& authorization, principal* who);
+  // *requested_model: the model the event asked for (the served one when it
+  // named none), set once the event parsed; left empty when it did not.
   std::variant<pending_ws_generation, api_error> prepare_response_create(const std::string& event_json,
-                                                                        const principal& who);
+                                                                        const principal& who,
+                                                                        std::string* requested_model);
 
   static http_out error_reply(const api_error& e);
   // "chatcmpl-…" style ids: a prefix plus 24 random hex digits.
   static std::string new_id(const std::string& prefix);
 
   actors::generation_service& service() { return service_; }
+  // Spans of finished generations go to this exporter (nullptr: no tracing).
+  void set_tracer(otlp_exporter* tracer) { tracer_ = tracer; }
+  otlp_exporter* tracer() { return tracer_; }
   request_hooks& hooks() { return hooks_; }
   edge_metrics& metrics() { return metrics_; }
 
@@ -95,6 +110,7 @@ class api_router {
   actors::generation_service& service_;
   request_hooks& hooks_;
   edge_metrics& metrics_;
+  otlp_exporter* tracer_ = nullptr;
 };
 
 }  // namespace troupe::net

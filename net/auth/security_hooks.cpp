@@ -350,6 +350,7 @@ void security_hooks::record(const principal& who, int64_t estimated_tokens,
   row.ttft_ms = rec.ttft_ms;
   row.total_ms = rec.total_ms;
   row.client_address = rec.client_address;
+  row.end_user = rec.user;
   row.started_at_unix_ms = rec.started_at_unix_ms;
   if (options_.log_store_text) {
     row.prompt_text = rec.prompt_text;

@@ -51,6 +51,7 @@ struct request_record {
   int64_t started_at_unix_ms = 0;
   std::optional<std::string> prompt_text;   // only when the config opts in
   std::optional<std::string> output_text;
+  std::string user;              // the OpenAI `user` field, as the client sent it (bounded)
 };
 
 class request_hooks {

@@ -29,12 +29,28 @@ class generation_tally {
   // time measured now.
   const request_record& finish(int status, const std::string& finish_reason);
   double seconds() const;
+  // Choice 0's finish reason ("stop", "length") once an event carried it;
+  // the request's last event (done) carries none of its own.
+  const std::string& finish_reason_seen() const { return finish_reason_seen_; }
+
+  // Timings for the request's trace: milliseconds from t0.
+  uint64_t t0_unix_ns() const { return t0_unix_ns_; }
+  double created_ms() const { return ms_since_t0(created_); }
+  double first_output_ms() const { return first_output_ ? ms_since_t0(*first_output_) : -1; }
+  const request_record& record() const { return rec_; }
 
  private:
   request_record rec_;
   clock_type::time_point t0_;  // times (TTFT, total) count from here
   int64_t num_prompt_tokens_ = 0;
   bool engine_counted_ = false;
+  std::string finish_reason_seen_;
+  uint64_t t0_unix_ns_ = 0;
+  clock_type::time_point created_;
+  std::optional<clock_type::time_point> first_output_;
+  double ms_since_t0(clock_type::time_point t) const {
+    return std::chrono::duration<double, std::milli>(t - t0_).count();
+  }
 };
 
 // Wall-clock Unix milliseconds (request log timestamps).

@@ -91,8 +91,25 @@ asio::awaitable<bool> serve_generation(Stream& stream, http_out& out, const std:
   actors::generation_service& service = st.router.service();
   generation_tally tally(gen.request, gen.who, gen.endpoint, client_address, gen.prompt_text, t0);
   auto record = [&](int status, const std::string& finish) {
-    st.router.hooks().record(gen.who, gen.estimated_tokens, tally.finish(status, finish));
-    if (status == 200) st.router.metrics().generation_finished(finish, tally.seconds());
+    const request_record& rec = tally.finish(status, finish);
+    st.router.hooks().record(gen.who, gen.estimated_tokens, rec);
+    if (status == 200) st.router.metrics().generation_finished(finish, tally.seconds(), rec);
+    if (otlp_exporter* tracer = st.router.tracer()) {
+      request_trace_input t;
+      t.ids = gen.trace;
+      t.operation = gen.operation;
+      t.record = &rec;
+      t.t0_unix_ns = tally.t0_unix_ns();
+      t.auth_ms = gen.auth_ms;
+      t.started_ms = tally.created_ms();
+      t.first_output_ms = tally.first_output_ms();
+      t.end_ms = tally.seconds() * 1e3;
+      t.max_tokens = gen.request.params.max_tokens;
+      t.temperature = gen.request.params.temperature;
+      t.top_p = gen.request.params.top_p;
+      t.stream = gen.stream;
+      tracer->submit(request_spans(t));
+    }
   };
 
   actors::service_error err = service.start(gen.request, make_sink(st.gate, q), &err_msg);
@@ -103,6 +120,13 @@ asio::awaitable<bool> serve_generation(Stream& stream, http_out& out, const std:
     co_return co_await write_reply(stream, e, request_id, keep_alive, st);
   }
   *status_out = 200;
+  // Until this returns, the server may cancel the request itself at shutdown.
+  struct running_guard {
+    server_state& st;
+    std::string id;
+    ~running_guard() { st.request_ended(id); }
+  } running{st, gen.request.request_id};
+  st.request_started(running.id);
 
   http::response<http::empty_body> head{http::status::ok, 11};
   std::optional<http::response_serializer<http::empty_body>> sr;
@@ -142,12 +166,29 @@ asio::awaitable<bool> serve_generation(Stream& stream, http_out& out, const std:
   };
   for (;;) {
     bool left = false;
-    while (q->events.empty() && !(left = client_left())) {
+    while (q->events.empty() && !(left = client_left()) && !st.aborting) {
       q->signal.expires_after(milliseconds(100));
       co_await q->signal.async_wait(nothrow);
     }
     if (left || client_left()) {
       abandon(false);
+      co_return false;
+    }
+    if (st.aborting) {
+      // The grace period is over: stop the generation and tell the client why
+      // (an SSE error event, or a 503 before any byte of a plain response).
+      service.cancel(gen.request.request_id);
+      const api_error cut = cut_by_shutdown();
+      *status_out = cut.status;
+      record(cut.status, "abort");
+      if (!gen.stream) {
+        co_await write_reply(stream, api_router::error_reply(cut), request_id, false, st);
+        co_return false;
+      }
+      lowest.expires_after(milliseconds(500));
+      const std::string ev = sse_error_event(cut);
+      auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(ev)), nothrow);
+      if (!ec) co_await asio::async_write(stream, http::make_chunk_last(), nothrow);
       co_return false;
     }
     if (q->events.size() > static_cast<size_t>(st.limits.max_queued_writes)) {
@@ -330,6 +371,7 @@ asio::awaitable<void> session_loop(Stream stream, std::shared_ptr<server_state> 
     in.authorization = std::string(req[http::field::authorization]);
     in.request_id = request_id;
     in.client_address = client_address;
+    in.traceparent = std::string(req["traceparent"]);
     bool keep_alive = req.keep_alive() && !st->draining;
 
     http_out out;

@@ -1,7 +1,8 @@
 // Listener, TLS handshake and shutdown. Each accepted socket gets its own
 // strand; over max_connections a socket is closed at once. SIGTERM/SIGINT
 // stop the acceptor, close idle connections, let busy ones finish their
-// current request for up to shutdown_grace_ms, then stop the I/O threads.
+// current request for up to shutdown_grace_ms, then end what still runs with
+// an error event, cancel its requests and stop the I/O threads.
 #include "net/server/server.hpp"
 
 #include <chrono>
@@ -24,6 +25,9 @@ namespace {
 
 using namespace detail;
 using std::chrono::milliseconds;
+// How long busy sessions get, once the grace period is over, to write their
+// error events before the I/O threads stop.
+constexpr int kAbortMs = 500;
 
 class beast_server final : public server {
  public:
@@ -85,20 +89,27 @@ class beast_server final : public server {
       if (!ec) begin_shutdown();
     });
     start();
-    for (auto& t : threads_) t.join();
-    threads_.clear();
+    join_and_cancel_leftovers();
   }
 
   void shutdown() override {
     asio::post(ioc_, [this] { begin_shutdown(); });
-    for (auto& t : threads_) t.join();
-    threads_.clear();
+    join_and_cancel_leftovers();
   }
 
  private:
   static bool fail(std::string* error, std::string message) {
     if (error) *error = std::move(message);
     return false;
+  }
+
+  // After the I/O threads stop, a request whose session could not end it
+  // (its coroutine was stuck writing to a client) is still running in the
+  // service: cancel it, so that the engine side can stop its actors.
+  void join_and_cancel_leftovers() {
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    for (const std::string& id : st_->running_requests()) st_->router.service().cancel(id);
   }
 
   void begin_shutdown() {
@@ -129,8 +140,37 @@ class beast_server final : public server {
       t.expires_after(milliseconds(20));
       co_await t.async_wait(nothrow);
     }
-    // In-flight work past the grace period is cut; the gate keeps late engine
-    // events from reaching a stopped context.
+    // In-flight work past the grace period is cut: each busy session ends its
+    // streams with an error event and cancels its requests (HTTP sessions see
+    // `aborting` within their 100 ms poll, WebSocket ones get on_abort), and
+    // gets kAbortMs to write that before the I/O threads stop.
+    bool busy;
+    {
+      std::lock_guard lock(st_->conns_mu);
+      busy = !st_->conns.empty();
+    }
+    if (busy) {
+      st_->aborting = true;
+      std::vector<std::shared_ptr<conn_handle>> conns;
+      {
+        std::lock_guard lock(st_->conns_mu);
+        conns.assign(st_->conns.begin(), st_->conns.end());
+      }
+      for (auto& h : conns)
+        asio::post(h->strand, [h] {
+          if (h->on_abort) h->on_abort();
+        });
+      const auto abort_deadline = std::chrono::steady_clock::now() + milliseconds(kAbortMs);
+      while (std::chrono::steady_clock::now() < abort_deadline) {
+        {
+          std::lock_guard lock(st_->conns_mu);
+          if (st_->conns.empty()) break;
+        }
+        t.expires_after(milliseconds(20));
+        co_await t.async_wait(nothrow);
+      }
+    }
+    // The gate keeps late engine events from reaching a stopped context.
     st_->gate->close();
     ioc_.stop();
   }

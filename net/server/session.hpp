@@ -6,6 +6,8 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <string>
+#include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -53,6 +55,9 @@ class post_gate {
 struct conn_handle {
   asio::any_io_executor strand;
   std::function<void()> on_drain;  // runs on strand; set by the session
+  // Runs on strand when shutdown_grace_ms has passed with this connection still
+  // busy: end every stream with an error event and cancel its requests.
+  std::function<void()> on_abort;
 };
 
 struct server_state {
@@ -61,6 +66,24 @@ struct server_state {
   config::server_config limits;
   std::shared_ptr<post_gate> gate = std::make_shared<post_gate>();
   std::atomic<bool> draining{false};
+  std::atomic<bool> aborting{false};  // the grace period is over: cut what still runs
+
+  // Requests started on the service and not finished yet, so that the server
+  // can cancel every one of them even when its session cannot run any more.
+  std::mutex running_mu;
+  std::set<std::string> running;
+  void request_started(const std::string& id) {
+    std::lock_guard lock(running_mu);
+    running.insert(id);
+  }
+  void request_ended(const std::string& id) {
+    std::lock_guard lock(running_mu);
+    running.erase(id);
+  }
+  std::vector<std::string> running_requests() {
+    std::lock_guard lock(running_mu);
+    return {running.begin(), running.end()};
+  }
 
   std::mutex conns_mu;
   std::set<std::shared_ptr<conn_handle>> conns;

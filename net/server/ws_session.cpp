@@ -32,6 +32,8 @@ struct lane {
   std::unique_ptr<ws_response_formatter> formatter;
   int64_t estimated_tokens = 0;
   generation_tally tally;  // its log row, filled as the request goes
+  request_trace_ids trace;  // when tracing: a child of the upgrade's traceparent
+  actors::generation_request request;  // sampling parameters, for the trace
 };
 
 template <class Stream>
@@ -48,6 +50,7 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
   websocket::stream<Stream> ws;
   std::shared_ptr<server_state> st;
   principal who;
+  std::string traceparent;            // the upgrade request's, parent of every lane's trace
   std::map<std::string, lane> lanes;  // by request id
   std::deque<std::string> out;
   asio::steady_timer out_signal;
@@ -69,14 +72,32 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
 
   // Writes the lane's log row and settles its token reservation; returns its seconds.
   double record_lane(lane& l, int status, const std::string& reason) {
-    st->router.hooks().record(who, l.estimated_tokens, l.tally.finish(status, reason));
+    const request_record& rec = l.tally.finish(status, reason);
+    st->router.hooks().record(who, l.estimated_tokens, rec);
+    if (otlp_exporter* tracer = st->router.tracer()) {
+      request_trace_input t;
+      t.ids = l.trace;
+      t.operation = "chat";
+      t.record = &rec;
+      t.t0_unix_ns = l.tally.t0_unix_ns();
+      t.started_ms = l.tally.created_ms();
+      t.first_output_ms = l.tally.first_output_ms();
+      t.end_ms = l.tally.seconds() * 1e3;
+      t.max_tokens = l.request.params.max_tokens;
+      t.temperature = l.request.params.temperature;
+      t.top_p = l.request.params.top_p;
+      t.stream = true;
+      tracer->submit(request_spans(t));
+    }
     return l.tally.seconds();
   }
 
   void finish_lane(std::map<std::string, lane>::iterator it, int status, const std::string& reason) {
     double secs = record_lane(it->second, status, reason);
     st->router.metrics().request_finished("ws:/v1/responses", status, secs);
-    if (status == 200) st->router.metrics().generation_finished(reason, secs);
+    if (status == 200)
+      st->router.metrics().generation_finished(reason, secs, it->second.tally.finish(status, reason));
+    st->request_ended(it->first);
     lanes.erase(it);
     if (draining && lanes.empty()) start_close(websocket::close_reason(websocket::close_code::going_away));
   }
@@ -97,8 +118,12 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
     }
     if (terminal) {
       bool failed = ev.error != actors::service_error::none;
+      // The terminal event is the request's `done`, which carries no reason
+      // of its own: the reason is the one choice 0 finished with.
+      const std::string reason = !ev.finish_reason_text.empty() ? ev.finish_reason_text
+                                                                : it->second.tally.finish_reason_seen();
       finish_lane(it, failed ? from_service_error(ev.error, "").status : 200,
-                  failed ? "error" : ev.finish_reason_text);
+                  failed ? "error" : reason);
     }
   }
 
@@ -107,16 +132,35 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
     for (auto& [id, l] : lanes) {
       st->router.service().cancel(id);
       record_lane(l, 499, "abort");
+      st->request_ended(id);
     }
     lanes.clear();
+  }
+
+  // The server's grace period ran out: every lane ends with an error event
+  // (503, server_shutting_down) and the socket closes with 1001.
+  void cut_all() {
+    const api_error cut = cut_by_shutdown();
+    for (auto& [id, l] : lanes) {
+      st->router.service().cancel(id);
+      send(ws_error_event(cut, l.stream_id));
+      double secs = record_lane(l, cut.status, "abort");
+      st->router.metrics().request_finished("ws:/v1/responses", cut.status, secs);
+      st->request_ended(id);
+    }
+    lanes.clear();
+    start_close(websocket::close_reason(websocket::close_code::going_away));
   }
 
   // A refused connection or response.create still gets its request log row
   // (as refused HTTP generations do); the principal is empty when the
   // credential was refused.
-  void record_refusal(const std::string& request_id, int status) {
+  void record_refusal(const std::string& request_id, int status, const std::string& model = "",
+                      const std::string& user = "") {
     request_record rec;
     rec.request_id = request_id;
+    rec.model = model;
+    rec.user = user;
     rec.principal_id = who.id;
     rec.endpoint = "ws:/v1/responses";
     rec.status = status;
@@ -164,9 +208,14 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
                                          " streams may run at once on one socket.",
                                          std::string("stream_id"),
                                          std::string("websocket_stream_limit_reached")), stream_id);
-    auto prepared = st->router.prepare_response_create(text, who);
+    std::string requested_model;
+    auto prepared = st->router.prepare_response_create(text, who, &requested_model);
     if (auto* e = std::get_if<api_error>(&prepared)) {
-      record_refusal(api_router::new_id("resp_"), e->status);
+      // The model asked for, once the event parsed (as HTTP refusals are logged).
+      std::string user;
+      if (auto u = j.find("user"); !requested_model.empty() && u != j.end() && u->is_string())
+        user = u->get<std::string>().substr(0, 256);
+      record_refusal(api_router::new_id("resp_"), e->status, requested_model, user);
       return error_event(*e, stream_id);
     }
     pending_ws_generation& gen = std::get<pending_ws_generation>(prepared);
@@ -184,14 +233,16 @@ struct ws_conn : std::enable_shared_from_this<ws_conn<Stream>> {
     actors::service_error se = st->router.service().start(gen.request, std::move(sink), &err);
     if (se != actors::service_error::none) {
       api_error e = from_service_error(se, err);
-      record_refusal(request_id, e.status);
+      record_refusal(request_id, e.status, gen.request.model, gen.request.user);
       return error_event(e, stream_id);
     }
     send(gen.formatter->created_event());
     lane l{stream_id, std::move(gen.formatter), gen.estimated_tokens,
            generation_tally(gen.request, who, "ws:/v1/responses", client_address, gen.prompt_text,
-                            generation_tally::clock_type::now())};
+                            generation_tally::clock_type::now()),
+           new_request_trace(traceparent), gen.request};
     lanes.emplace(request_id, std::move(l));
+    st->request_started(request_id);
   }
 
   asio::awaitable<void> writer() {
@@ -242,6 +293,7 @@ template <class Stream>
 asio::awaitable<void> ws_loop(Stream stream, http_request req, std::string request_id,
                               std::shared_ptr<server_state> st, std::shared_ptr<conn_handle> handle) {
   auto conn = std::make_shared<ws_conn<Stream>>(std::move(stream), st);
+  conn->traceparent = std::string(req["traceparent"]);
   std::string protocol;
   const std::string authz = credential_of(req, &protocol);
   std::optional<api_error> auth_error = st->router.authenticate(authz, &conn->who);
@@ -274,6 +326,9 @@ asio::awaitable<void> ws_loop(Stream stream, http_request req, std::string reque
       c->draining = true;
       if (c->lanes.empty()) c->start_close(websocket::close_reason(websocket::close_code::going_away));
     }
+  };
+  handle->on_abort = [weak = std::weak_ptr<ws_conn<Stream>>(conn)] {
+    if (auto c = weak.lock()) c->cut_all();
   };
   asio::co_spawn(conn->ws.get_executor(), conn->writer(), asio::detached);
 
@@ -315,6 +370,7 @@ asio::awaitable<void> ws_loop(Stream stream, http_request req, std::string reque
     co_await wait.async_wait(nothrow);
   }
   handle->on_drain = nullptr;
+  handle->on_abort = nullptr;
 }
 
 }  // namespace

@@ -65,6 +65,21 @@ TEST(ServingSweep, AStillClimbingCurveHasNoKnee) {
   EXPECT_FALSE(find_knee(curves[0].points, 0.10).has_value());
 }
 
+// The engine's counters carry model_name (as vLLM's): a run's delta is also
+// summed under the bare name, so the hit rate reads the same.
+TEST(ServingServerMetrics, LabelledCountersAreAlsoSummedUnderTheirBareName) {
+  const auto before = parse_prometheus_samples(
+      "troupe:prefix_cache_hits_total{model_name=\"m\"} 100\n"
+      "troupe:prefix_cache_queries_total{model_name=\"m\"} 400\n");
+  const auto after = parse_prometheus_samples(
+      "troupe:prefix_cache_hits_total{model_name=\"m\"} 250\n"
+      "troupe:prefix_cache_queries_total{model_name=\"m\"} 700\n");
+  const auto delta = counter_deltas(before, after);
+  EXPECT_EQ(delta.at("troupe:prefix_cache_hits_total{model_name=\"m\"}"), 150);
+  EXPECT_EQ(delta.at("troupe:prefix_cache_hits_total"), 150);
+  EXPECT_EQ(delta.at("troupe:prefix_cache_queries_total"), 300);
+}
+
 // Sample text in the Prometheus exposition format, as /metrics serves it.
 TEST(ServingServerMetrics, CounterDeltasGiveThePrefixCacheHitRateOfARun) {
   const auto before = parse_prometheus_samples(

@@ -143,5 +143,40 @@ TEST(ConfigExample, TheExampleFileParsesAndMentionsEveryKey) {
   }
 }
 
+// --help and the example file come from the same table; the file in the
+// repository must be exactly what that table generates.
+TEST(ConfigExample, TheExampleFileIsWhatTheSchemaGenerates) {
+  std::string path = std::string(TROUPE_SOURCE_DIR) + "/config/troupe.example.toml";
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << path;
+  std::stringstream buf;
+  buf << in.rdbuf();
+  EXPECT_EQ(buf.str(), example_toml())
+      << "regenerate it: troupe serve --example-config > config/troupe.example.toml";
+}
+
+TEST(ConfigExample, EveryKeyHasHelpAndItsDefaultIsValidToml) {
+  std::string uncommented;
+  std::istringstream lines(example_toml());
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("# ", 0) == 0 && line.find(" = ") != std::string::npos) {
+      std::string assignment = line.substr(2, line.find(" # ") - 2);
+      uncommented += assignment + "\n";
+    } else if (line.rfind("[", 0) == 0) {
+      uncommented += line + "\n";
+    }
+  }
+  troupe_config c;
+  auto err = load_toml_text(uncommented, "uncommented example", &c);
+  ASSERT_FALSE(err) << *err << "\n" << uncommented;
+  EXPECT_EQ(c.server.port, troupe_config{}.server.port);
+  EXPECT_EQ(c.server.stats_interval_s, troupe_config{}.server.stats_interval_s);
+  EXPECT_EQ(c.engine.executor, troupe_config{}.engine.executor);
+  for (const key_doc& d : describe_keys()) {
+    EXPECT_FALSE(d.help.empty()) << d.section << "." << d.key;
+    EXPECT_FALSE(d.default_text.empty()) << d.section << "." << d.key;
+  }
+}
+
 }  // namespace
 }  // namespace troupe::config

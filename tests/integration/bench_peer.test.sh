@@ -38,6 +38,9 @@ if command -v gnuplot >/dev/null; then
   test -s "$work/chart_latency_vs_throughput.png"
   test -s "$work/chart_percentiles.png"
   head -c 8 "$work/chart_latency_vs_throughput.png" | grep -q PNG
+  # --out into a folder that does not exist yet: the folder is made.
+  "$TROUPE_BIN" bench plot "$work/run_20.json" --out "$work/new/sub/chart" --format svg
+  test -s "$work/new/sub/chart_percentiles.svg"
   echo "charts written"
 else
   echo "gnuplot not installed: chart check skipped"; exit 77

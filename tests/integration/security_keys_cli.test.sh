@@ -37,4 +37,25 @@ if echo "$list" | grep -q "$want"; then fail "list shows the key hash"; fi
 "$bin" keys revoke "$id" --db "$db" | grep -q "already revoked" || fail "second revoke not reported"
 if "$bin" keys revoke key_000000000000 --db "$db" 2>/dev/null; then fail "revoking an unknown id succeeded"; fi
 if "$bin" keys create --rpm -3 --db "$db" 2>/dev/null; then fail "a negative --rpm was accepted"; fi
+
+# In a folder without a database, list and revoke refuse (and say where the
+# database was looked for) instead of creating an empty one there.
+mkdir "$tmp/elsewhere"
+if (cd "$tmp/elsewhere" && env -u TROUPE_KEYS_DB "$bin" keys list >/dev/null 2>"$tmp/err"); then
+  fail "keys list succeeded without a database"
+fi
+grep -q "no key database at $tmp/elsewhere/troupe-data/keys.db" "$tmp/err" || fail "keys list did not say where it looked: $(cat "$tmp/err")"
+[ ! -e "$tmp/elsewhere/troupe-data" ] || fail "keys list created a database folder"
+if "$bin" keys revoke key_000000000000 --db "$tmp/none.db" 2>/dev/null; then fail "revoke succeeded without a database"; fi
+[ ! -e "$tmp/none.db" ] || fail "keys revoke created a database"
+
+# A bare `troupe serve` with no key anywhere says how to make one.
+src=${TROUPE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+env -u TROUPE_KEYS_DB "$bin" serve --model "$src/tests/data/models/tiny-llama3" --port 0 --no-tls \
+  --state-dir "$tmp/bare" --stats-interval-s 0 >"$tmp/bare.out" 2>"$tmp/bare.err" &
+serve_pid=$!
+for _ in $(seq 300); do grep -q "listening on" "$tmp/bare.out" && break; sleep 0.1; done
+kill "$serve_pid"; wait "$serve_pid" || true
+grep -q "no API key exists yet" "$tmp/bare.err" || fail "bare serve did not say that no key exists: $(cat "$tmp/bare.err")"
+grep -qF "troupe keys create --name admin --db $tmp/bare/keys.db" "$tmp/bare.err" || fail "bare serve did not say how to create a key: $(cat "$tmp/bare.err")"
 echo "PASS"

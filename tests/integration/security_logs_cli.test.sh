@@ -15,7 +15,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 if "$bin" logs tail --db "sqlite:$db" 2>/dev/null; then fail "tail of a missing database succeeded"; fi
 [ ! -e "$db" ] || fail "tail created the database"
 "$bin" logs migrate --db "sqlite:$db" || fail "migrate failed"
-[ "$(sqlite3 "$db" "SELECT version FROM schema_version WHERE component='request_log'")" = 1 ] ||
+[ "$(sqlite3 "$db" "SELECT version FROM schema_version WHERE component='request_log'")" = 2 ] ||
   fail "schema_version not recorded"
 
 # 2026-01-05T08:00:00Z = 1767600000 s.

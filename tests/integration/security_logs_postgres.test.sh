@@ -20,7 +20,7 @@ url=$pg_url
 
 if "$bin" logs tail --db "$url" 2>/dev/null; then fail "tail before migrate succeeded"; fi
 "$bin" logs migrate --db "$url" || fail "migrate"
-[ "$(psql "$url" -X -At -c "SELECT version FROM schema_version WHERE component='request_log'")" = 1 ] ||
+[ "$(psql "$url" -X -At -c "SELECT version FROM schema_version WHERE component='request_log'")" = 2 ] ||
   fail "schema_version not recorded"
 for i in 0 1 2; do
   psql "$url" -X -q -v ON_ERROR_STOP=1 -c "INSERT INTO request_log (request_id, principal, model,

@@ -49,11 +49,12 @@ function fileBytes(state) {
     const chatPrompt = 'PROMPT-CHAT-' + Math.random().toString(36).slice(2);
     {
       const r = await request(url, ca, { method: 'POST', path: '/v1/chat/completions', key: k.key,
-        body: JSON.stringify({ model, messages: [{ role: 'user', content: chatPrompt }], max_tokens: 5 }) });
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: chatPrompt }], max_tokens: 5, user: 'end-user-42' }) });
       check(r.status === 200, `chat: ${r.status} ${r.body.slice(0, 200)}`);
       const b = JSON.parse(r.body);
       expect.push({ name: 'chat', request_id: b.id, endpoint: '/v1/chat/completions', status: 200,
-        finish_reason: b.choices[0].finish_reason, usage: b.usage, generated: true, output: b.choices[0].message.content });
+        finish_reason: b.choices[0].finish_reason, usage: b.usage, generated: true, output: b.choices[0].message.content,
+        user: 'end-user-42' });
     }
     {
       const r = await request(url, ca, { method: 'POST', path: '/v1/completions', key: k.key,
@@ -121,6 +122,43 @@ function fileBytes(state) {
         finish_reason: 'abort', usage: null, generated: true });
     }
     {
+      // An unknown model is logged with the model that was asked for.
+      const r = await request(url, ca, { method: 'POST', path: '/v1/completions', key: k.key,
+        headers: { 'x-request-id': 'e2e-unknown-model' }, body: JSON.stringify({ model: 'no-such-model', prompt: 'x' }) });
+      check(r.status === 404, `unknown model: ${r.status}`);
+      expect.push({ name: '404', request_id: 'e2e-unknown-model', endpoint: '/v1/completions', status: 404,
+        finish_reason: '', usage: { prompt_tokens: 0, completion_tokens: 0 }, generated: false, model: 'no-such-model' });
+    }
+    {
+      // A WebSocket response stopped by max_output_tokens ends with "length";
+      // an unknown model there is logged with its name as well.
+      const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/responses`, {
+        headers: { authorization: `Bearer ${k.key}` }, ca: ca ? fs.readFileSync(ca) : undefined,
+      });
+      const events = [];
+      const waitFor = (pred) => new Promise((resolve) => {
+        const t = setTimeout(() => resolve(undefined), 30000);
+        const look = () => { const e = events.find(pred); if (e) { clearTimeout(t); resolve(e); return true; } return false; };
+        if (!look()) ws.on('message', () => look());
+      });
+      ws.on('message', (m) => events.push(JSON.parse(String(m))));
+      await new Promise((resolve) => { ws.on('open', resolve); ws.on('error', resolve); });
+      ws.send(JSON.stringify({ type: 'response.create', stream_id: 'len', model, input: 'Keep going',
+        ignore_eos: true, max_output_tokens: 3, user: 'ws-user' }));
+      const done = await waitFor((e) => e.stream_id === 'len' && (e.type === 'response.completed' || e.type === 'response.incomplete' || e.type === 'error'));
+      check(done && done.response, `WebSocket max_output_tokens stream ended: ${JSON.stringify(done)}`);
+      const u = done?.response?.usage;
+      expect.push({ name: 'WebSocket length', request_id: done?.response?.id, endpoint: 'ws:/v1/responses', status: 200,
+        finish_reason: 'length', usage: u ? { prompt_tokens: u.input_tokens, completion_tokens: u.output_tokens } : null,
+        generated: true, user: 'ws-user' });
+      ws.send(JSON.stringify({ type: 'response.create', stream_id: 'nm', model: 'no-such-model', input: 'x' }));
+      const nm = await waitFor((e) => e.stream_id === 'nm' && e.type === 'error');
+      check(nm?.status === 404, `WebSocket unknown model: ${JSON.stringify(nm)}`);
+      ws.close();
+      expect.push({ name: 'WebSocket 404', request_id: null, endpoint: 'ws:/v1/responses', status: 404,
+        finish_reason: '', usage: { prompt_tokens: 0, completion_tokens: 0 }, generated: false, model: 'no-such-model' });
+    }
+    {
       // Refusals on the WebSocket: a bad key at the upgrade, a bad response.create.
       const bad = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/responses`, {
         headers: { authorization: 'Bearer sk-wrong-key-0123456789', 'x-request-id': 'e2e-ws-unauthorized' },
@@ -156,6 +194,7 @@ function fileBytes(state) {
       check(row.endpoint === want.endpoint, `${want.name}: endpoint '${row.endpoint}'`);
       check(row.status === want.status, `${want.name}: status ${row.status}, want ${want.status}`);
       check(row.finish_reason === want.finish_reason, `${want.name}: finish_reason '${row.finish_reason}', want '${want.finish_reason}'`);
+      check(row.user === (want.user ?? ''), `${want.name}: user '${row.user}', want '${want.user ?? ''}'`);
       if (want.usage) {
         check(row.prompt_tokens === want.usage.prompt_tokens, `${want.name}: prompt_tokens ${row.prompt_tokens}, client saw ${want.usage.prompt_tokens}`);
         check(row.completion_tokens === want.usage.completion_tokens, `${want.name}: completion_tokens ${row.completion_tokens}, client saw ${want.usage.completion_tokens}`);

@@ -218,6 +218,36 @@ TEST(Server, MetricsJoinEngineAndHttpFamilies) {
   EXPECT_NE(r.body.find(counted), std::string::npos) << r.body;
 }
 
+// Past shutdown_grace_ms the server does not wait any longer: the stream
+// ends with an SSE error event (and a proper end of the chunked body), the
+// request is cancelled in the service, and shutdown() returns.
+TEST(Server, ShutdownPastTheGraceEndsAStreamWithAnErrorEventAndCancelsIt) {
+  fake_service::options fo;
+  fo.step_delay_ms = 50;  // 50 tokens: 2.5 s, far past the grace
+  config::server_config limits;
+  limits.shutdown_grace_ms = 200;
+  auto s = std::make_unique<test_server>(fo, limits);
+  int fd = connect_to(s->port);
+  std::string prompt(200, 'x');
+  std::string raw = raw_request("POST", "/v1/completions",
+                                R"({"prompt":")" + prompt + R"(","max_tokens":50,"stream":true})", "sk-test");
+  ::send(fd, raw.data(), raw.size(), MSG_NOSIGNAL);
+  ASSERT_TRUE(wait_until([&] { return s->service.num_running() == 1; }));
+  const auto t0 = std::chrono::steady_clock::now();
+  std::thread stopper([&] { s->srv->shutdown(); });
+  http_reply r = roundtrip(fd, "", 5000);
+  stopper.join();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  ::close(fd);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("data: {\"error\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("server_shutting_down"), std::string::npos);
+  EXPECT_EQ(r.body.find("[DONE]"), std::string::npos);
+  EXPECT_EQ(s->service.num_cancelled(), 1u);
+  EXPECT_GE(ms, 150);
+  EXPECT_LT(ms, 200 + 1500);
+}
+
 TEST(Server, ShutdownLetsAnInFlightRequestFinish) {
   fake_service::options fo;
   fo.step_delay_ms = 20;

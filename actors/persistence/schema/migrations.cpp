@@ -69,6 +69,11 @@ CREATE TABLE request_log (
 );
 CREATE INDEX request_log_started_at ON request_log (started_at);
 )sql"},
+    // v2: the OpenAI `user` field (the end user an application names on a
+    // request), for per-user usage reports; '' when the request had none.
+    {2, "add request_log.end_user",
+     "ALTER TABLE request_log ADD COLUMN end_user TEXT NOT NULL DEFAULT '';",
+     "ALTER TABLE request_log ADD COLUMN end_user TEXT NOT NULL DEFAULT '';"},
 };
 
 }  // namespace

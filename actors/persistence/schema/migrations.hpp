@@ -23,8 +23,8 @@ std::span<const migration> api_keys_migrations();
 inline constexpr const char* kRequestLogWriteColumns =
     "request_id, principal, model, endpoint, status, finish_reason, prompt_tokens, "
     "completion_tokens, queue_time_ms, ttft_ms, total_ms, client_address, started_at, "
-    "prompt_text, output_text";
-inline constexpr int kRequestLogNumWriteColumns = 15;
+    "prompt_text, output_text, end_user";
+inline constexpr int kRequestLogNumWriteColumns = 16;
 std::span<const migration> request_log_migrations();
 
 // The version each component reaches with this build.

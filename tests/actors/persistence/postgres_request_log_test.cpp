@@ -49,7 +49,7 @@ TEST_F(PostgresRequestLog, ABurstThroughTheLogActorIsStoredCompleteAndCorrect) {
   ASSERT_EQ(status, 0) << out;
   test::expect_sample_rows(nlohmann::json::parse(out), kRows);
   EXPECT_EQ(server_->psql("SELECT version FROM schema_version WHERE component = 'request_log'"),
-            "1\n");
+            "2\n");
 }
 
 TEST_F(PostgresRequestLog, TailAndSinceReadRowsBackAndReopeningKeepsTheSchema) {

@@ -9,6 +9,7 @@
 
 #include "actors/log_actor.hpp"
 #include "actors/persistence/request_log_store.hpp"
+#include "actors/persistence/schema/migrations.hpp"
 #include "tests/actors/persistence/test_support.hpp"
 
 namespace troupe::actors {
@@ -144,6 +145,32 @@ TEST(RequestLogStore, ReadingAMissingDatabaseFailsWithoutCreatingIt) {
   EXPECT_FALSE(std::filesystem::exists(dir.file("none.db")));
   EXPECT_FALSE(open_request_log_store("mysql://x", store_access::read, &error));
   EXPECT_NE(error.find("sqlite:"), std::string::npos);
+}
+
+// A database written by a build before the `user` column (schema v1) is
+// migrated on open: its rows stay, with end_user '', and new rows keep theirs.
+TEST_F(SqliteRequestLog, AVersionOneDatabaseGainsTheEndUserColumnAndKeepsItsRows) {
+  std::string db = dir_.file("v1.db");
+  std::string v1 = request_log_migrations()[0].sqlite_sql;
+  test::run_command("sqlite3 " + test::shell_quote(db) + " " + test::shell_quote(
+      v1 + "CREATE TABLE schema_version (component TEXT PRIMARY KEY, version INTEGER NOT NULL);"
+           "INSERT INTO schema_version VALUES ('request_log', 1);"
+           "INSERT INTO request_log (request_id, principal, model, endpoint, status, finish_reason,"
+           " prompt_tokens, completion_tokens, queue_time_ms, ttft_ms, total_ms, client_address,"
+           " started_at) VALUES ('old-1', 'anonymous', 'm', '/v1/completions', 200, 'stop', 1, 2,"
+           " 0, 0, 0, '127.0.0.1', 1767600000000);"));
+  ASSERT_EQ(sqlite_count(db), 1);
+  std::string error;
+  auto store = open_request_log_store("sqlite:" + db, store_access::write, &error);
+  ASSERT_TRUE(store) << error;
+  request_log_row row = test::sample_row(1);
+  ASSERT_TRUE(store->append(std::span<const request_log_row>(&row, 1), &error)) << error;
+  auto rows = sqlite_json(db, "SELECT request_id, end_user FROM request_log ORDER BY id");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["request_id"], "old-1");
+  EXPECT_EQ(rows[0]["end_user"], "");
+  EXPECT_EQ(rows[1]["end_user"], "user-1");
+  EXPECT_EQ(sqlite_json(db, "SELECT version FROM schema_version WHERE component='request_log'")[0]["version"], 2);
 }
 
 }  // namespace

@@ -65,6 +65,7 @@ inline request_log_row sample_row(int i) {
   r.total_ms = 2.5 * i + 0.125;
   r.client_address = "127.0.0.1:" + std::to_string(40000 + i);
   r.started_at_unix_ms = 1767600000000 + 1000LL * i;
+  r.end_user = i % 3 ? "user-" + std::to_string(i) : "";
   if (i % 2 == 0) {
     r.prompt_text = "prompt \"" + std::to_string(i) + "\" ünïcode";
     r.output_text = "output " + std::to_string(i);
@@ -93,6 +94,7 @@ inline void expect_sample_rows(const nlohmann::json& rows, int n) {
     EXPECT_DOUBLE_EQ(got["total_ms"].get<double>(), want.total_ms);
     EXPECT_EQ(got["client_address"], want.client_address);
     EXPECT_EQ(got["started_at"], want.started_at_unix_ms);
+    EXPECT_EQ(got["end_user"], want.end_user);
     if (want.prompt_text) {
       EXPECT_EQ(got["prompt_text"], *want.prompt_text);
       EXPECT_EQ(got["output_text"], *want.output_text);
