@@ -61,6 +61,9 @@ const std::vector<field>& schema() {
     add("model", "chat_template", [](troupe_config& c) -> field_ref { return &c.model.chat_template; });
     add("engine", "executor", [](troupe_config& c) -> field_ref { return &c.engine.executor; }, 0,
         0, {"auto", "cpu", "cuda"});
+    add("engine", "quantization",
+        [](troupe_config& c) -> field_ref { return &c.engine.quantization; }, 0, 0,
+        {"none", "int8", "fp8", "nf4", "fp4", "int4", "awq"});
     add("engine", "policy", [](troupe_config& c) -> field_ref { return &c.engine.policy; }, 0, 0,
         {"continuous", "static"});
     add("engine", "max_num_seqs", [](troupe_config& c) -> field_ref { return &c.engine.max_num_seqs; },

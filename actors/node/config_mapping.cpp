@@ -31,6 +31,7 @@ std::unique_ptr<generation_service> start_local_service(const config::troupe_con
     return nullptr;
   }
   o.executor = config.engine.executor;
+  o.quantization = config.engine.quantization == "none" ? "" : config.engine.quantization;
   o.engine.policy = config.engine.policy == "static" ? engine::batching_policy::static_batch
                                                       : engine::batching_policy::continuous;
   o.engine.max_num_seqs = static_cast<int32_t>(config.engine.max_num_seqs);
