@@ -38,6 +38,17 @@ awq_scale_result search_awq_scales(const float* x, int64_t n, const float* w, in
     for (int64_t c = 0; c < in; ++c) x_mean[c] += std::fabs(x[t * in + c]);
   for (auto& v : x_mean) v /= static_cast<float>(std::max<int64_t>(n, 1));
 
+  // Mean over rows of |w| relative to the absmax of its group.
+  std::vector<float> w_mean(static_cast<std::size_t>(in), 0.0f);
+  for (int64_t r = 0; r < out; ++r)
+    for (int64_t g = 0; g < in; g += o.group_size) {
+      float absmax = 0.0f;
+      for (int64_t c = g; c < g + o.group_size; ++c) absmax = std::max(absmax, std::fabs(w[r * in + c]));
+      for (int64_t c = g; c < g + o.group_size; ++c)
+        w_mean[c] += std::fabs(w[r * in + c]) / (absmax + 1e-6f);
+    }
+  for (auto& v : w_mean) v /= static_cast<float>(std::max<int64_t>(out, 1));
+
   std::vector<float> reference(static_cast<std::size_t>(n * out));
   cpu::matmul(x, n, cpu::pack_rows(w, out, in), nullptr, reference.data(), pool);
 
@@ -46,12 +57,8 @@ awq_scale_result search_awq_scales(const float* x, int64_t n, const float* w, in
   std::vector<float> scaled(static_cast<std::size_t>(out * in));
   std::vector<float> result(reference.size());
   std::vector<float> s(static_cast<std::size_t>(in));
-  for (int32_t i = 0; i < o.grid; ++i) {
-    const float ratio = static_cast<float>(i) / static_cast<float>(o.grid);
-    for (int64_t c = 0; c < in; ++c) s[c] = std::max(std::pow(x_mean[c], ratio), 1e-4f);
-    const auto [s_lo, s_hi] = std::minmax_element(s.begin(), s.end());
-    const float norm = std::sqrt(*s_lo * *s_hi);
-    for (auto& v : s) v /= norm;
+  // Loss of W quantized with scales s (all ones: plain round-to-nearest).
+  auto loss_with = [&](const std::vector<float>& s) {
     pool.parallel_for(out, 16, 1, [&](int64_t r0, int64_t r1) {
       std::vector<float> row(static_cast<std::size_t>(in));
       for (int64_t r = r0; r < r1; ++r) {
@@ -62,8 +69,24 @@ awq_scale_result search_awq_scales(const float* x, int64_t n, const float* w, in
       }
     });
     cpu::matmul(x, n, cpu::pack_rows(scaled.data(), out, in), nullptr, result.data(), pool);
-    const double loss = mean_squared_diff(result, reference);
-    if (i == 0) best.rtn_loss = loss;
+    return mean_squared_diff(result, reference);
+  };
+  // Round-to-nearest is a candidate too, so the search never does worse on
+  // the calibration data (ratio reported as -1).
+  best.scales.assign(static_cast<std::size_t>(in), 1.0f);
+  best.rtn_loss = best.loss = loss_with(best.scales);
+  best.ratio = -1.0f;
+  for (int32_t i = 0; i < o.grid; ++i) {
+    const float ratio = static_cast<float>(i) / static_cast<float>(o.grid);
+    for (int64_t c = 0; c < in; ++c) {
+      const float x_term = std::pow(x_mean[c], ratio);
+      s[c] = std::max(o.duo_scaling ? x_term / (std::pow(w_mean[c], 1.0f - ratio) + 1e-4f) : x_term,
+                      1e-4f);
+    }
+    const auto [s_lo, s_hi] = std::minmax_element(s.begin(), s.end());
+    const float norm = std::sqrt(*s_lo * *s_hi);
+    for (auto& v : s) v /= norm;
+    const double loss = loss_with(s);
     if (loss < best.loss) {
       best.loss = loss;
       best.ratio = ratio;

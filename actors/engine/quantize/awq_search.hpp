@@ -6,11 +6,13 @@
 // Scales. For a Linear W [out, in] fed by calibration activations X [n, in],
 // the salient input channels are those with large mean |x|. For ratio
 // a = 0, 1/grid, ..., (grid-1)/grid:
-//   s_c = max(mean_t |X[t, c]|, eps)^a, normalized by sqrt(max s * min s),
+//   s_c = max(mean_t |X[t, c]|, eps)^a / (w_c^(1 - a) + eps), normalized by
+//   sqrt(max s * min s), where w_c is the mean over rows of |W| relative to
+//   its group's absmax (AutoAWQ's duo_scaling; without it s_c = x_c^a),
 //   W_a = Q(W diag(s)) diag(s)^-1      (Q: int4 round-to-nearest, group g)
 //   loss(a) = mean (X W^T - X W_a^T)^2
-// and the s of the smallest loss is kept (a = 0 is plain round-to-nearest,
-// so calibration loss never gets worse). s is then folded into the weights:
+// and the s of the smallest loss is kept; s = 1 (plain round-to-nearest) is
+// a candidate too, so the calibration loss never gets worse. s is then folded into the weights:
 // W diag(s), and the operation producing X divides its output by s.
 //
 // Clipping. Per output row and group, the absmax m is shrunk to
@@ -29,11 +31,12 @@ struct awq_search_options {
   int32_t grid = 20;             // ratios tried for the scales, shrink steps for clipping
   float max_shrink = 0.5f;       // clipping tries absmax * (1 - i/grid) for i < max_shrink*grid
   int64_t max_clip_tokens = 256; // calibration tokens used by the clipping search
+  bool duo_scaling = true;       // divide by the weight magnitude term (AutoAWQ's default)
 };
 
 struct awq_scale_result {
   std::vector<float> scales;  // [in]
-  float ratio = 0.0f;         // the chosen exponent a
+  float ratio = 0.0f;         // the chosen exponent a; -1 when s = 1 won
   double loss = 0.0;          // mean squared output error with the chosen scales
   double rtn_loss = 0.0;      // the same for plain round-to-nearest (a = 0)
 };
