@@ -149,6 +149,9 @@ std::string device_model::upload_quantized(const quantized_linears& q) {
                          std::pair{&q[i].gate_up, &d.gate_up_q}, std::pair{&q[i].down, &d.down_q}})
       if (auto err = put(*m, *dm); !err.empty()) return err;
   }
+  // Pageable cudaMemcpy may return before its DMA lands; the executor's
+  // non-blocking stream does not order after it.
+  TROUPE_CUDA_TRY(cudaDeviceSynchronize());
   return {};
 }
 
