@@ -118,6 +118,13 @@ std::optional<quantization_config> parse_checkpoint_quantization(const std::stri
     c->method_name = "fp8";
     c->format = gpu::quant_format::fp8;
     c->stored = checkpoint_quant::fp8;
+    if (auto b = j.find("weight_block_size"); b != j.end() && !b->is_null()) {
+      if (!b->is_array() || b->size() != 2 || !(*b)[0].is_number_integer() ||
+          !(*b)[1].is_number_integer() || (*b)[0].get<int>() <= 0 || (*b)[1].get<int>() <= 0)
+        return fail<quantization_config>(error, "quantization_config.weight_block_size must be two positive integers");
+      c->fp8_block_rows = (*b)[0].get<int32_t>();
+      c->fp8_block_cols = (*b)[1].get<int32_t>();
+    }
   } else {
     return fail<quantization_config>(
         error, "quantization_config.quant_method '" + method_it->get<std::string>() +

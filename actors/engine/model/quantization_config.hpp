@@ -27,6 +27,8 @@ struct quantization_config {
   int32_t group_size = 0;                               // 0: the format's default
   checkpoint_quant stored = checkpoint_quant::none;
   bool bnb_double_quant = false;  // bnb_4bit_use_double_quant (absmax stored as 8-bit codes)
+  int32_t fp8_block_rows = 0;     // fp8 weight_block_size [rows, cols]; 0: from the scale shape
+  int32_t fp8_block_cols = 0;
   std::string method_name;        // as the user or config.json spelled it, for messages
 
   bool active() const { return format != gpu::quant_format::none; }

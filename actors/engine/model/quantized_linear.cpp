@@ -147,8 +147,8 @@ std::string read_bnb_4bit(const gpu::weight_map& w, const quantization_config& c
   return {};
 }
 
-std::string read_fp8(const gpu::weight_map& w, const std::string& p, int64_t rows, int64_t cols,
-                     gpu::quant_matrix& out) {
+std::string read_fp8(const gpu::weight_map& w, const quantization_config& c, const std::string& p,
+                     int64_t rows, int64_t cols, gpu::quant_matrix& out) {
   const gpu::tensor_view* weight;
   std::string err = find(w, p + ".weight", gpu::dtype::f8_e4m3, rows * cols, &weight);
   if (!err.empty()) return err;
@@ -164,8 +164,10 @@ std::string read_fp8(const gpu::weight_map& w, const std::string& p, int64_t row
     const auto& shape = w.at(p + ".weight_scale_inv").shape;
     if (shape.size() != 2 || shape[0] <= 0 || shape[1] <= 0)
       return "tensor '" + p + ".weight_scale_inv' must be 2-D";
-    const int64_t b0 = (rows + shape[0] - 1) / shape[0], b1 = (cols + shape[1] - 1) / shape[1];
-    if (cols % b1 != 0 || (rows + b0 - 1) / b0 != shape[0])
+    // transformers' weight_block_size, else the block implied by the shape.
+    const int64_t b0 = c.fp8_block_rows > 0 ? c.fp8_block_rows : (rows + shape[0] - 1) / shape[0];
+    const int64_t b1 = c.fp8_block_cols > 0 ? c.fp8_block_cols : (cols + shape[1] - 1) / shape[1];
+    if (cols % b1 != 0 || (rows + b0 - 1) / b0 != shape[0] || cols / b1 != shape[1])
       return "tensor '" + p + ".weight_scale_inv' has shape " + shape_text(shape) +
              ", which does not tile [" + std::to_string(rows) + ", " + std::to_string(cols) + "]";
     out.group_size = static_cast<int32_t>(b1);
@@ -209,7 +211,7 @@ std::string read_quantized_linear(const gpu::weight_map& weights, const quantiza
     case checkpoint_quant::awq_gemm: return read_awq(weights, c, prefix, rows, cols, out);
     case checkpoint_quant::bnb_int8: return read_bnb_int8(weights, prefix, rows, cols, out);
     case checkpoint_quant::bnb_4bit: return read_bnb_4bit(weights, c, prefix, rows, cols, out);
-    case checkpoint_quant::fp8: return read_fp8(weights, prefix, rows, cols, out);
+    case checkpoint_quant::fp8: return read_fp8(weights, c, prefix, rows, cols, out);
     case checkpoint_quant::none: break;
   }
   std::vector<float> values;
