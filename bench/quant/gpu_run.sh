@@ -11,6 +11,7 @@
 # with random bf16 weights made here by tools/reference/make_large_shape_reference.py
 # (16 GB; it cannot travel). Logs go to OUT_DIR (default $OUT, else /tmp/troupe-quant).
 set -uo pipefail
+SECONDS=0
 bin=$(cd "${1:?usage: bench/quant/gpu_run.sh BIN_DIR [OUT_DIR]}" && pwd)
 out=${2:-${OUT:-/tmp/troupe-quant}}
 mkdir -p "$out"
@@ -20,11 +21,11 @@ status=0
 
 echo "== quantized kernels vs the CPU reference (troupe_gpu_tests quant_kernels.*)"
 "$bin/troupe_gpu_tests" --gtest_filter='quant_kernels.*' >"$out/gpu_tests.log" 2>&1 || status=1
-grep -E '^\[  (PASSED|FAILED) |^\[  FAILED|tests ran' "$out/gpu_tests.log" | tail -4
+grep -E 'PASSED|FAILED|SKIPPED|tests ran' "$out/gpu_tests.log" | tail -6
 
 echo "== bundled model: quantized CUDA vs CPU (troupe_engine_tests QuantizedCuda.*)"
 "$bin/troupe_engine_tests" --gtest_filter='QuantizedCuda.*' >"$out/engine_tests.log" 2>&1 || status=1
-grep -E 'perplexity cpu|^\[  (PASSED|FAILED) |^\[  FAILED' "$out/engine_tests.log" | tail -12
+grep -E 'perplexity cpu|PASSED|FAILED|SKIPPED' "$out/engine_tests.log" | tail -12
 
 echo "== Llama-3-8B shape, random bf16 weights"
 models=${TROUPE_QUANT_MODELS:-/tmp/troupe-quant-models}
@@ -37,4 +38,5 @@ fi
 "$bin/quant_bench" --model "$models/8b" --modes "${TROUPE_QUANT_MODES:-none,int8,fp8,nf4,int4}" \
   >"$out/quant_bench.log" 2>&1 || status=1
 grep -vE '^\[' "$out/quant_bench.log" | tail -12
+echo "gpu_run.sh: ${SECONDS} s, status $status (logs in $out)"
 exit $status
