@@ -4,7 +4,7 @@
 #
 #   bench/quant/gpu_run.sh BIN_DIR [OUT_DIR]
 #
-# BIN_DIR holds troupe_gpu_tests, troupe_engine_tests and quant_bench (and lib/
+# BIN_DIR holds troupe_gpu_tests, troupe_engine_tests, quant_bench and engine_bench (and lib/
 # with the shared libraries the GPU machine lacks). Runs the quantized-kernel
 # tests against the CPU reference, the bundled model's quantized CUDA paths
 # against the CPU executor, then quant_bench on a Llama-3-8B-shaped checkpoint
@@ -38,5 +38,15 @@ fi
 "$bin/quant_bench" --model "$models/8b" --modes "${TROUPE_QUANT_MODES:-none,int8,fp8,nf4,int4}" \
   >"$out/quant_bench.log" 2>&1 || status=1
 grep -vE '^\[' "$out/quant_bench.log" | tail -12
+# Offline throughput, 500 requests of 202 prompt / 179 output tokens (the GPU
+# issue's workload), bf16 against the 4-bit modes; TROUPE_QUANT_OFFLINE=0 skips it.
+if [ "${TROUPE_QUANT_OFFLINE:-1}" != 0 ]; then
+  for mode in ${TROUPE_QUANT_OFFLINE_MODES:-none int4}; do
+    "$bin/engine_bench" --executor=cuda --model="$models/8b" --quantization="$mode" --requests=500 \
+      --prompt=202 --output=179 --fixed-output --max-seqs=256 --budget=8192 --blocks=0 \
+      --only-continuous >"$out/offline_$mode.log" 2>&1 || status=1
+    echo "offline $mode: $(grep -iE 'tok/s|tokens/s' "$out/offline_$mode.log" | tail -2 | tr '\n' ' ')"
+  done
+fi
 echo "gpu_run.sh: ${SECONDS} s, status $status (logs in $out)"
 exit $status
