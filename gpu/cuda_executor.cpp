@@ -1,4 +1,5 @@
 #include "gpu/cuda_executor_impl.hpp"
+#include "gpu/kernels/quant_gemv.hpp"
 
 namespace troupe::gpu {
 
@@ -147,6 +148,16 @@ std::unique_ptr<cuda_executor::impl> build(const model_spec& spec, const cuda_ex
                       : p->model.randomize(p->spec, p->compute, seed, p->stream);
   if (!e.empty()) return fail("weights: " + e);
   if (quantized != nullptr) {
+    // Refuse at load, not at the first step, a shape the kernels cannot tile.
+    for (int32_t i = 0; i < p->L; ++i) {
+      const device_layer& l = p->model.layer(i);
+      for (const device_quant_matrix* m : {&l.qkv_q, &l.o_q, &l.gate_up_q, &l.down_q})
+        if (!kernels::quant_shape_supported(*m))
+          return fail(std::string("weights: quantized ") + quant_format_name(m->format) + " [" +
+                      std::to_string(m->rows) + ", " + std::to_string(m->cols) + "] with group " +
+                      std::to_string(m->group_size) + " has a shape the CUDA kernels do not support "
+                      "(columns and group size must be multiples of 32 for 4-bit, 16 for 8-bit)");
+    }
     // Larger batches dequantize tiles of the widest Linear into one workspace.
     const int64_t widest = std::max<int64_t>(p->I, std::max<int64_t>(p->H, int64_t{p->NH} * p->D));
     const int64_t tallest = std::max<int64_t>(2 * int64_t{p->I}, p->qkv_width);
