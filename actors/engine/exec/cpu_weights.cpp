@@ -28,21 +28,24 @@ std::string pack_linears(const gpu::weight_map& weights, const quantization_conf
                          std::initializer_list<std::string> prefixes,
                          std::initializer_list<int64_t> rows_each, int64_t cols,
                          packed_matrix& out) {
+  auto r = rows_each.begin();
+  if (quant.active()) {
+    // Kept quantized; matmul decodes panel by panel.
+    std::vector<gpu::quant_matrix> parts;
+    for (const auto& prefix : prefixes) {
+      parts.emplace_back();
+      if (auto err = read_quantized_linear(weights, quant, prefix, *r++, cols, parts.back()); !err.empty())
+        return err;
+    }
+    out = pack_quantized(stack_rows(std::move(parts)));
+    return {};
+  }
   std::vector<float> rows;
   int64_t num_rows = 0;
-  auto r = rows_each.begin();
   for (const auto& prefix : prefixes) {
     const int64_t n = *r++;
     std::vector<float> part;
-    if (quant.active()) {
-      gpu::quant_matrix q;
-      if (auto err = read_quantized_linear(weights, quant, prefix, n, cols, q); !err.empty())
-        return err;
-      part.resize(static_cast<std::size_t>(n * cols));
-      dequantize(q, part.data());
-    } else if (auto err = read_float_linear(weights, prefix, n, cols, part); !err.empty()) {
-      return err;
-    }
+    if (auto err = read_float_linear(weights, prefix, n, cols, part); !err.empty()) return err;
     rows.insert(rows.end(), part.begin(), part.end());
     num_rows += n;
   }

@@ -37,9 +37,9 @@ struct model_weights {
 
 // Precondition: `weights` passes check_weights(spec, weights, ..., quant.stored != none).
 // With an active `quant` every Linear weight of the layers is quantized (or
-// read quantized from the checkpoint) and dequantized back to fp32: the CPU
-// computes with exactly the values the quantized GPU kernels decode, without
-// the memory saving (docs/quantization.md). Embeddings, norms and the LM head
+// read quantized from the checkpoint) and kept so: matmul decodes it panel by
+// panel, computing with exactly the values the quantized GPU kernels decode
+// (docs/quantization.md). Embeddings, norms and the LM head
 // stay as stored. Returns "" or an error naming the tensor.
 std::string convert_weights(const gpu::model_spec& spec, const gpu::weight_map& weights,
                             const quantization_config& quant, model_weights& out);

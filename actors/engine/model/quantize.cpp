@@ -1,5 +1,7 @@
 #include "actors/engine/model/quantize.hpp"
 
+#include <array>
+
 #include "actors/engine/model/quant_4bit.hpp"
 #include "actors/engine/model/quant_awq.hpp"
 #include "actors/engine/model/quant_fp8.hpp"
@@ -48,8 +50,52 @@ float dequantize_at(const gpu::quant_matrix& q, int64_t row, int64_t col) {
 }
 
 void dequantize(const gpu::quant_matrix& q, float* out) {
-  for (int64_t r = 0; r < q.rows; ++r)
-    for (int64_t c = 0; c < q.cols; ++c) out[r * q.cols + c] = dequantize_at(q, r, c);
+  for (int64_t r = 0; r < q.rows; ++r) dequantize_row(q, r, out + r * q.cols);
+}
+
+void dequantize_row(const gpu::quant_matrix& q, int64_t row, float* out) {
+  static const std::array<float, 256> e4m3 = [] {
+    std::array<float, 256> t{};
+    for (int i = 0; i < 256; ++i) t[i] = e4m3_decode(static_cast<uint8_t>(i));
+    return t;
+  }();
+  const int64_t gs = q.group_size;
+  const float* s = q.scales.data() + row * q.groups_per_row();
+  switch (q.format) {
+    case gpu::quant_format::int8: {
+      const uint8_t* c = q.codes.data() + row * q.cols;
+      for (int64_t i = 0; i < q.cols; ++i)
+        out[i] = static_cast<float>(static_cast<int8_t>(c[i])) * s[i / gs];
+      return;
+    }
+    case gpu::quant_format::fp8: {
+      const uint8_t* c = q.codes.data() + row * q.cols;
+      for (int64_t i = 0; i < q.cols; ++i) out[i] = e4m3[c[i]] * s[i / gs];
+      return;
+    }
+    case gpu::quant_format::nf4:
+    case gpu::quant_format::fp4: {
+      const auto& book = q.format == gpu::quant_format::nf4 ? nf4_code_book() : fp4_code_book();
+      const uint8_t* c = q.codes.data() + row * q.cols / 2;
+      for (int64_t j = 0; j < q.cols / 2; ++j) {
+        out[2 * j] = book[c[j] >> 4] * s[(2 * j) / gs];
+        out[2 * j + 1] = book[c[j] & 0xf] * s[(2 * j + 1) / gs];
+      }
+      return;
+    }
+    case gpu::quant_format::int4: {
+      const float* z = q.zeros.data() + row * q.groups_per_row();
+      const uint8_t* c = q.codes.data() + row * q.cols / 2;
+      for (int64_t j = 0; j < q.cols / 2; ++j) {
+        const int64_t g0 = (2 * j) / gs, g1 = (2 * j + 1) / gs;
+        out[2 * j] = (static_cast<float>(c[j] >> 4) - z[g0]) * s[g0];
+        out[2 * j + 1] = (static_cast<float>(c[j] & 0xf) - z[g1]) * s[g1];
+      }
+      return;
+    }
+    default:
+      for (int64_t i = 0; i < q.cols; ++i) out[i] = 0.0f;
+  }
 }
 
 gpu::quant_matrix stack_rows(std::vector<gpu::quant_matrix> parts) {

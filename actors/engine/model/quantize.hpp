@@ -22,6 +22,9 @@ gpu::quant_matrix quantize(gpu::quant_format format, const float* w, int64_t row
 float dequantize_at(const gpu::quant_matrix& q, int64_t row, int64_t col);
 // out: [rows, cols] fp32.
 void dequantize(const gpu::quant_matrix& q, float* out);
+// One row, out: [cols]; the same values as dequantize_at, decoded a row at a
+// time (the CPU executor's quantized matmul).
+void dequantize_row(const gpu::quant_matrix& q, int64_t row, float* out);
 
 // Concatenates the rows of matrices of one format, cols and group size.
 gpu::quant_matrix stack_rows(std::vector<gpu::quant_matrix> parts);
