@@ -5,6 +5,7 @@
 
 #include "cli/bench.hpp"
 #include "cli/eval.hpp"
+#include "cli/quantize.hpp"
 #include "cli/generate.hpp"
 #include "cli/keys.hpp"
 #include "cli/logs.hpp"
@@ -28,6 +29,7 @@ constexpr const char* usage =
     "  tokenize      print the token ids of stdin as a JSON array\n"
     "  detokenize    print the text of a JSON array of token ids on stdin\n"
     "  eval          perplexity of a model on a text file (sliding window)\n"
+    "  quantize      write an AWQ int4 checkpoint of a float model (quantize awq)\n"
     "\n"
     "Administration:\n"
     "  keys          create, list and revoke API keys (create|list|revoke)\n"
@@ -52,6 +54,7 @@ const command commands[] = {
     {"tokenize", troupe::cli::run_tokenize},
     {"detokenize", troupe::cli::run_detokenize},
     {"eval", troupe::cli::run_eval},
+    {"quantize", troupe::cli::run_quantize},
     {"keys", troupe::cli::run_keys},
     {"logs", troupe::cli::run_logs},
     {"bench", troupe::cli::run_bench},

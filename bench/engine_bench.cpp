@@ -6,6 +6,7 @@
 //   engine_bench [--requests=N] [--prompt=N] [--output=N] [--max-seqs=N]
 //                [--budget=N] [--vocab=N] [--blocks=N] [--temperature=T]
 //                [--step-ms=X] [--model=DIR] [--executor=cpu|cuda]
+//                [--quantization=none|int8|fp8|nf4|fp4|int4|awq]
 //                [--fixed-output] [--only-continuous]
 //
 // The offline throughput figure of the GPU issue (500 requests of 202 prompt
@@ -128,6 +129,7 @@ struct bench_args {
   double step_ms = 0.0;
   std::string model_dir;
   std::string executor = "cpu";  // for --model: cpu or cuda
+  std::string quantization;      // for --model: docs/quantization.md
   bool fixed_output = false;     // every request exactly --output tokens
   bool only_continuous = false;  // skip the static-batching runs
 };
@@ -149,6 +151,7 @@ bench_args parse(int argc, char** argv) {
     else if (key == "--step-ms") a.step_ms = std::strtod(value.c_str(), nullptr);
     else if (key == "--model") a.model_dir = value;
     else if (key == "--executor") a.executor = value;
+    else if (key == "--quantization") a.quantization = value;
     else if (key == "--fixed-output") a.fixed_output = true;
     else if (key == "--only-continuous") a.only_continuous = true;
     else std::fprintf(stderr, "ignoring unknown argument %s\n", arg.c_str());
@@ -237,7 +240,12 @@ int main(int argc, char** argv) {
       o.max_num_batched_tokens = a.budget;
       o.max_kv_blocks = a.num_blocks;
       std::string error;
-      auto exec = engine::make_cuda_executor(a.model_dir, o, &error);
+      auto quant = engine::parse_quantization_flag(a.quantization, &error);
+      if (!quant) {
+        std::fprintf(stderr, "%s\n", error.c_str());
+        return 2;
+      }
+      auto exec = engine::make_cuda_executor(a.model_dir, o, &error, *quant);
       if (!exec) {
         std::fprintf(stderr, "cannot load %s: %s\n", a.model_dir.c_str(), error.c_str());
         return 1;
@@ -257,7 +265,14 @@ int main(int argc, char** argv) {
   if (!a.model_dir.empty()) {
     for (auto policy : policies) {
       std::string error;
-      auto exec = engine::make_cpu_executor(a.model_dir, {}, &error);
+      engine::cpu_executor_options co;
+      auto quant = engine::parse_quantization_flag(a.quantization, &error);
+      if (!quant) {
+        std::fprintf(stderr, "%s\n", error.c_str());
+        return 2;
+      }
+      co.quantization = *quant;
+      auto exec = engine::make_cpu_executor(a.model_dir, co, &error);
       if (!exec) {
         std::fprintf(stderr, "cannot load %s: %s\n", a.model_dir.c_str(), error.c_str());
         return 1;

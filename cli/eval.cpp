@@ -23,6 +23,7 @@ namespace {
 constexpr const char* eval_usage =
     "usage: troupe eval perplexity [--model DIR] --file TEXT [--context N] [--stride S]\n"
     "                              [--executor auto|cpu|cuda] [--threads N] [--json]\n"
+    "                              [--quantization none|int8|fp8|nf4|fp4|int4|awq]\n"
     "Sliding-window perplexity of the model over a UTF-8 text file: windows of N tokens\n"
     "(default 512) moved by S tokens (default N); each token is scored once, with the\n"
     "context of its window. The text is encoded with the model's tokenizer.json, special\n"
@@ -43,7 +44,7 @@ std::optional<std::string> read_file(const std::string& path) {
 }
 
 int run_perplexity(int argc, char** argv) {
-  cli_args args(argc, argv, 3, {"model", "file", "context", "stride", "executor", "threads"},
+  cli_args args(argc, argv, 3, {"model", "file", "context", "stride", "executor", "threads", "quantization"},
                 {"json", "help"});
   if (args.has("help")) {
     std::fputs(eval_usage, stdout);
@@ -52,6 +53,7 @@ int run_perplexity(int argc, char** argv) {
   actors::node_options options;
   options.model_dir = args.get_or("model", default_model_dir());
   options.executor = args.get_or("executor", "auto");
+  options.quantization = args.get_or("quantization", "");
   options.num_threads = static_cast<int32_t>(args.get_int("threads", 0));
   engine::perplexity_options window;
   window.context_tokens = static_cast<int32_t>(args.get_int("context", 512));
@@ -88,6 +90,7 @@ int run_perplexity(int argc, char** argv) {
     nlohmann::json out = {{"model", options.model_dir},
                           {"file", *file},
                           {"executor", exec->name()},
+                          {"quantization_flag", options.quantization.empty() ? "none" : options.quantization},
                           {"context", window.context_tokens},
                           {"stride", window.stride_tokens},
                           {"num_text_tokens", result->num_text_tokens},

@@ -22,6 +22,7 @@ constexpr const char* generate_usage =
     "usage: troupe generate [--model DIR] --prompt TEXT [--max-tokens N] [--temperature T]\n"
     "                       [--top-p P] [--top-k K] [--min-p P] [--repetition-penalty R]\n"
     "                       [--seed S] [--chat] [--ignore-eos] [--executor auto|cpu|cuda]\n"
+    "                       [--quantization none|int8|fp8|nf4|fp4|int4|awq]\n"
     "                       [--threads N] [--quiet]\n"
     "Runs the engine offline and prints the continuation as it is generated.\n"
     "Defaults: the bundled model, 64 tokens, temperature 0 (greedy), a random seed.\n"
@@ -37,7 +38,7 @@ int fail(const std::string& message) {
 int run_generate(int argc, char** argv) {
   cli_args args(argc, argv, 2,
                 {"model", "prompt", "max-tokens", "temperature", "top-p", "top-k", "min-p",
-                 "repetition-penalty", "seed", "executor", "threads"},
+                 "repetition-penalty", "seed", "executor", "threads", "quantization"},
                 {"chat", "ignore-eos", "quiet", "help"});
   if (args.has("help")) {
     std::fputs(generate_usage, stdout);
@@ -46,6 +47,7 @@ int run_generate(int argc, char** argv) {
   actors::node_options options;
   options.model_dir = args.get_or("model", default_model_dir());
   options.executor = args.get_or("executor", "auto");
+  options.quantization = args.get_or("quantization", "");
   options.num_threads = static_cast<int32_t>(args.get_int("threads", 0));
   engine::sampling_params params;
   params.max_tokens = static_cast<int32_t>(args.get_int("max-tokens", 64));

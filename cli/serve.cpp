@@ -60,6 +60,7 @@ void print_usage(edge_role role) {
       "                    [--api-key KEY]... [--no-auth]\n"
       "                    [--tls-cert FILE --tls-key FILE | --no-tls] [--state-dir DIR]\n"
       "                    [--max-num-seqs N] [--policy continuous|static] [--executor auto|cpu|cuda]\n"
+      "                    [--quantization none|int8|fp8|nf4|fp4|int4|awq]\n"
       "                    [--KEY VALUE]...\n\n"
       "       troupe serve --example-config   (prints a commented TOML file of every key)\n\n"
       "Every key of the TOML file is also a flag (underscores as dashes); flags override the file.\n"

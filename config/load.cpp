@@ -93,6 +93,10 @@ const std::vector<field>& schema() {
         "\"auto\" (CUDA when a GPU is visible), \"cpu\" or \"cuda\"",
         [](troupe_config& c) -> field_ref { return &c.engine.executor; }, 0,
         0, {"auto", "cpu", "cuda"});
+    add("engine", "quantization",
+        "weights: \"none\" (as stored), \"int8\", \"fp8\", \"nf4\", \"fp4\", \"int4\" quantized at load, or \"awq\" (an AutoAWQ checkpoint)",
+        [](troupe_config& c) -> field_ref { return &c.engine.quantization; }, 0, 0,
+        {"none", "int8", "fp8", "nf4", "fp4", "int4", "awq"});
     add("engine", "policy",
         "\"continuous\" batching or \"static\" batches",
         [](troupe_config& c) -> field_ref { return &c.engine.policy; }, 0, 0,

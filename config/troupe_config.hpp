@@ -36,6 +36,7 @@ struct model_config {
 
 struct engine_config {
   std::string executor = "auto";    // "auto" | "cpu" | "cuda"
+  std::string quantization = "none";  // "none" | "int8" | "fp8" | "nf4" | "fp4" | "int4" | "awq"
   std::string policy = "continuous";  // "continuous" | "static"
   int64_t max_num_seqs = 256;       // sequences running at once
   int64_t max_num_batched_tokens = 8192;  // token budget of one iteration

@@ -1,4 +1,5 @@
 #include "gpu/cuda_executor_impl.hpp"
+#include "gpu/kernels/quant_gemv.hpp"
 
 namespace troupe::gpu {
 
@@ -134,7 +135,8 @@ cuda_executor::~cuda_executor() = default;
 namespace {
 std::unique_ptr<cuda_executor::impl> build(const model_spec& spec, const cuda_executor_options& o,
                                            const weight_map* weights, uint64_t seed,
-                                           std::string* error) {
+                                           std::string* error,
+                                           const quantized_linears* quantized = nullptr) {
   auto p = std::make_unique<cuda_executor::impl>();
   auto fail = [&](const std::string& e) {
     if (error != nullptr) *error = e;
@@ -142,10 +144,31 @@ std::unique_ptr<cuda_executor::impl> build(const model_spec& spec, const cuda_ex
   };
   if (auto e = p->setup_shapes(spec, o); !e.empty()) return fail(e);
   std::string e = weights != nullptr
-                      ? p->model.load(p->spec, p->compute, *weights, p->stream, o.verbose)
+                      ? p->model.load(p->spec, p->compute, *weights, p->stream, o.verbose, quantized)
                       : p->model.randomize(p->spec, p->compute, seed, p->stream);
   if (!e.empty()) return fail("weights: " + e);
+  if (quantized != nullptr) {
+    // Refuse at load, not at the first step, a shape the kernels cannot tile.
+    for (int32_t i = 0; i < p->L; ++i) {
+      const device_layer& l = p->model.layer(i);
+      for (const device_quant_matrix* m : {&l.qkv_q, &l.o_q, &l.gate_up_q, &l.down_q})
+        if (!kernels::quant_shape_supported(*m))
+          return fail(std::string("weights: quantized ") + quant_format_name(m->format) + " [" +
+                      std::to_string(m->rows) + ", " + std::to_string(m->cols) + "] with group " +
+                      std::to_string(m->group_size) + " has a shape the CUDA kernels do not support "
+                      "(columns and group size must be multiples of 32 for 4-bit, 16 for 8-bit)");
+    }
+    // Larger batches dequantize tiles of the widest Linear into one workspace.
+    const int64_t widest = std::max<int64_t>(p->I, std::max<int64_t>(p->H, int64_t{p->NH} * p->D));
+    const int64_t tallest = std::max<int64_t>(2 * int64_t{p->I}, p->qkv_width);
+    if (e = p->gemm.reserve_dequant(tallest, widest, p->compute); !e.empty()) return fail(e);
+    if (o.verbose)
+      std::fprintf(stderr, "quantized weights: %s, dequantization tile %.1f MiB\n",
+                   quant_format_name(quantized->front().qkv.format),
+                   p->gemm.dequant_workspace_bytes() / 1048576.0);
+  }
   if (e = p->allocate_workspaces(); !e.empty()) return fail(e);
+  p->work_bytes += p->gemm.dequant_workspace_bytes();
   if (e = p->allocate_kv(p->model.num_bytes(), p->work_bytes); !e.empty())
     return fail(e);
   return p;
@@ -155,8 +178,10 @@ std::unique_ptr<cuda_executor::impl> build(const model_spec& spec, const cuda_ex
 std::unique_ptr<cuda_executor> cuda_executor::create(const model_spec& spec,
                                                      const weight_map& weights,
                                                      const cuda_executor_options& options,
-                                                     std::string* error) {
-  auto p = build(spec, options, &weights, 0, error);
+                                                     std::string* error,
+                                                     const quantized_linears* quantized) {
+  if (quantized != nullptr && quantized->empty()) quantized = nullptr;
+  auto p = build(spec, options, &weights, 0, error, quantized);
   if (!p) return nullptr;
   return std::unique_ptr<cuda_executor>(new cuda_executor(std::move(p)));
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gpu/model_spec.hpp"
+#include "gpu/quant_matrix.hpp"
 #include "gpu/step_batch.hpp"
 #include "gpu/weight_map.hpp"
 
@@ -41,10 +42,13 @@ struct cuda_executor_options {
 class cuda_executor {
  public:
   // Loads `weights` (host views, e.g. memory-mapped safetensors) onto the
-  // device. Returns nullptr and sets *error on failure.
+  // device. With `quantized` (one entry per layer, docs/quantization.md) the
+  // layers' Linear weights come from it instead and run on the quantized
+  // kernels. Returns nullptr and sets *error on failure.
   static std::unique_ptr<cuda_executor> create(const model_spec& spec, const weight_map& weights,
                                                const cuda_executor_options& options,
-                                               std::string* error);
+                                               std::string* error,
+                                               const quantized_linears* quantized = nullptr);
   // Same model shape with random weights generated on the device (benchmarks).
   static std::unique_ptr<cuda_executor> create_random(const model_spec& spec, uint64_t seed,
                                                       const cuda_executor_options& options,

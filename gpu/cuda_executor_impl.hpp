@@ -136,6 +136,9 @@ struct cuda_executor::impl {
   std::string allocate_kv(int64_t weight_bytes, int64_t work_bytes);
   std::string forward(int32_t num_tokens, int32_t num_seqs, bool decode, int32_t num_items);
   std::string lm_head(const void* rows, int32_t num_rows);
+  // One Linear of a layer: the quantized kernels when wq is set, else the bf16/fp16 GEMM.
+  std::string linear(const void* w, const device_quant_matrix& wq, const void* x, void* y,
+                     int32_t rows, int32_t out_features, int32_t in_features, bool accumulate);
   std::string upload(const step_batch& b, int32_t padded_seqs, int32_t* num_items, bool* any_penalty,
                      bool* any_random, int32_t* max_top);
   std::string run_graph(int32_t bucket);

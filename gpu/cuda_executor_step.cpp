@@ -40,7 +40,7 @@ std::string cuda_executor::impl::forward(int32_t T, int32_t S, bool decode, int3
     mark(phase::norm);
     if (w.qkv_bias != nullptr)
       TROUPE_CUDA_TRY(kernels::launch_broadcast_row(compute, qkv, w.qkv_bias, T, qkv_width, stream));
-    if (auto err = gemm.linear(compute, normed, w.qkv, qkv, T, qkv_width, H, w.qkv_bias != nullptr);
+    if (auto err = linear(w.qkv, w.qkv_q, normed, qkv, T, qkv_width, H, w.qkv_bias != nullptr);
         !err.empty())
       return err;
     mark(phase::gemm);
@@ -60,17 +60,17 @@ std::string cuda_executor::impl::forward(int32_t T, int32_t S, bool decode, int3
       TROUPE_CUDA_TRY(kernels::launch_prefill_attention(compute, att, in_ptr<int32_t>(in.work_items),
                                                         num_items, stream));
     mark(phase::attention);
-    if (auto err = gemm.linear(compute, attn, w.o, proj, T, H, NH * D, false); !err.empty()) return err;
+    if (auto err = linear(w.o, w.o_q, attn, proj, T, H, NH * D, false); !err.empty()) return err;
     mark(phase::gemm);
     TROUPE_CUDA_TRY(kernels::launch_rms_norm(compute, normed, residual, proj, w.post_norm, T, H, eps,
                                              stream));
     mark(phase::norm);
-    if (auto err = gemm.linear(compute, normed, w.gate_up, gate_up, T, 2 * I, H, false); !err.empty())
+    if (auto err = linear(w.gate_up, w.gate_up_q, normed, gate_up, T, 2 * I, H, false); !err.empty())
       return err;
     mark(phase::gemm);
     TROUPE_CUDA_TRY(kernels::launch_silu_and_mul(compute, act, gate_up, T, I, stream));
     mark(phase::activation);
-    if (auto err = gemm.linear(compute, act, w.down, proj, T, H, I, false); !err.empty()) return err;
+    if (auto err = linear(w.down, w.down_q, act, proj, T, H, I, false); !err.empty()) return err;
     mark(phase::gemm);
   }
   TROUPE_CUDA_TRY(kernels::launch_rms_norm(compute, normed, residual, proj, model.final_norm(), T, H,
@@ -81,6 +81,13 @@ std::string cuda_executor::impl::forward(int32_t T, int32_t S, bool decode, int3
     mark(phase::lm_head);
   }
   return {};
+}
+
+std::string cuda_executor::impl::linear(const void* w, const device_quant_matrix& wq, const void* x,
+                                        void* y, int32_t rows, int32_t out_features,
+                                        int32_t in_features, bool accumulate) {
+  if (!wq.empty()) return gemm.linear(compute, x, wq, y, rows, accumulate);
+  return gemm.linear(compute, x, w, y, rows, out_features, in_features, accumulate);
 }
 
 std::string cuda_executor::impl::lm_head(const void* rows, int32_t num_rows) {

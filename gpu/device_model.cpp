@@ -71,10 +71,8 @@ class stager {
   int next_ = 0;
 };
 
-std::vector<load_item> plan(const model_spec& s, const device_model& m,
-                            const std::vector<device_layer>& layers, void* embed,
-                            void* final_norm, void* lm_head) {
-  (void)m;
+std::vector<load_item> plan(const model_spec& s, const std::vector<device_layer>& layers,
+                            void* embed, void* final_norm, void* lm_head, bool quantized) {
   const int64_t H = s.hidden_size, D = s.head_dim, I = s.intermediate_size;
   const int64_t q_rows = s.num_heads * D, kv_rows = s.num_kv_heads * D;
   std::vector<load_item> items;
@@ -85,17 +83,18 @@ std::vector<load_item> plan(const model_spec& s, const device_model& m,
     const std::string p = layer_prefix(i);
     const device_layer& l = layers[i];
     items.push_back({l.input_norm, {p + "input_layernorm.weight"}, H});
-    items.push_back({l.qkv,
-                     {p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight",
-                      p + "self_attn.v_proj.weight"},
-                     (q_rows + 2 * kv_rows) * H});
+    items.push_back({l.post_norm, {p + "post_attention_layernorm.weight"}, H});
     if (l.qkv_bias != nullptr)
       items.push_back({l.qkv_bias,
                        {p + "self_attn.q_proj.bias", p + "self_attn.k_proj.bias",
                         p + "self_attn.v_proj.bias"},
                        q_rows + 2 * kv_rows});
+    if (quantized) continue;
+    items.push_back({l.qkv,
+                     {p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight",
+                      p + "self_attn.v_proj.weight"},
+                     (q_rows + 2 * kv_rows) * H});
     items.push_back({l.o, {p + "self_attn.o_proj.weight"}, H * q_rows});
-    items.push_back({l.post_norm, {p + "post_attention_layernorm.weight"}, H});
     items.push_back({l.gate_up, {p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"}, 2 * I * H});
     items.push_back({l.down, {p + "mlp.down_proj.weight"}, H * I});
   }
@@ -106,9 +105,59 @@ std::vector<load_item> plan(const model_spec& s, const device_model& m,
 
 device_model::~device_model() {
   if (storage_ != nullptr) cudaFree(storage_);
+  if (quant_storage_ != nullptr) cudaFree(quant_storage_);
 }
 
-std::string device_model::allocate(const model_spec& s, dtype compute) {
+std::string device_model::upload_quantized(const quantized_linears& q) {
+  // Codes, scales and zeros of every matrix in one allocation, each 256-byte aligned.
+  auto aligned = [](size_t n) { return (n + 255) / 256 * 256; };
+  size_t total = 0;
+  auto add = [&](const quant_matrix& m) {
+    total += aligned(m.codes.size()) + aligned(m.scales.size() * 4) + aligned(m.zeros.size() * 4);
+  };
+  for (const auto& l : q) {
+    add(l.qkv);
+    add(l.o);
+    add(l.gate_up);
+    add(l.down);
+  }
+  TROUPE_CUDA_TRY(cudaMalloc(&quant_storage_, total));
+  num_bytes_ += static_cast<int64_t>(total);
+  char* at = static_cast<char*>(quant_storage_);
+  auto put = [&](const quant_matrix& m, device_quant_matrix& d) -> std::string {
+    d.format = m.format;
+    d.rows = static_cast<int32_t>(m.rows);
+    d.cols = static_cast<int32_t>(m.cols);
+    d.group_size = m.group_size;
+    TROUPE_CUDA_TRY(cudaMemcpy(at, m.codes.data(), m.codes.size(), cudaMemcpyHostToDevice));
+    d.codes = reinterpret_cast<const uint8_t*>(at);
+    at += aligned(m.codes.size());
+    TROUPE_CUDA_TRY(cudaMemcpy(at, m.scales.data(), m.scales.size() * 4, cudaMemcpyHostToDevice));
+    d.scales = reinterpret_cast<const float*>(at);
+    at += aligned(m.scales.size() * 4);
+    d.zeros = nullptr;
+    if (!m.zeros.empty()) {
+      TROUPE_CUDA_TRY(cudaMemcpy(at, m.zeros.data(), m.zeros.size() * 4, cudaMemcpyHostToDevice));
+      d.zeros = reinterpret_cast<const float*>(at);
+      at += aligned(m.zeros.size() * 4);
+    }
+    return {};
+  };
+  for (size_t i = 0; i < q.size(); ++i) {
+    device_layer& d = layers_[i];
+    for (auto [m, dm] : {std::pair{&q[i].qkv, &d.qkv_q}, std::pair{&q[i].o, &d.o_q},
+                         std::pair{&q[i].gate_up, &d.gate_up_q}, std::pair{&q[i].down, &d.down_q}})
+      if (auto err = put(*m, *dm); !err.empty()) return err;
+  }
+  // Pageable cudaMemcpy may return before its DMA lands; the executor's
+  // non-blocking stream does not order after it.
+  TROUPE_CUDA_TRY(cudaDeviceSynchronize());
+  return {};
+}
+
+std::string device_model::allocate(const model_spec& s, dtype compute,
+                                   const quantized_linears* quantized) {
+  const bool q = quantized != nullptr;
   compute_ = compute;
   const int64_t e = static_cast<int64_t>(dtype_size(compute));
   const int64_t H = s.hidden_size, D = s.head_dim, I = s.intermediate_size;
@@ -127,12 +176,12 @@ std::string device_model::allocate(const model_spec& s, dtype compute) {
   std::vector<offs> lo(s.num_layers);
   for (auto& l : lo) {
     l.in_norm = take(H);
-    l.qkv = take(qkv_rows * H);
+    l.qkv = q ? -1 : take(qkv_rows * H);
     l.bias = s.attention_bias ? take(qkv_rows) : -1;
-    l.o = take(H * s.num_heads * D);
+    l.o = q ? -1 : take(H * s.num_heads * D);
     l.post = take(H);
-    l.gu = take(2 * I * H);
-    l.down = take(H * I);
+    l.gu = q ? -1 : take(2 * I * H);
+    l.down = q ? -1 : take(H * I);
   }
   TROUPE_CUDA_TRY(cudaMalloc(&storage_, at));
   num_bytes_ = at;
@@ -144,20 +193,28 @@ std::string device_model::allocate(const model_spec& s, dtype compute) {
   for (int32_t i = 0; i < s.num_layers; ++i) {
     device_layer& d = layers_[i];
     d.input_norm = base + lo[i].in_norm;
-    d.qkv = base + lo[i].qkv;
-    d.qkv_bias = lo[i].bias >= 0 ? base + lo[i].bias : nullptr;
-    d.o = base + lo[i].o;
+    auto at_or_null = [&](int64_t off) -> void* { return off >= 0 ? base + off : nullptr; };
+    d.qkv = at_or_null(lo[i].qkv);
+    d.qkv_bias = at_or_null(lo[i].bias);
+    d.o = at_or_null(lo[i].o);
     d.post_norm = base + lo[i].post;
-    d.gate_up = base + lo[i].gu;
-    d.down = base + lo[i].down;
+    d.gate_up = at_or_null(lo[i].gu);
+    d.down = at_or_null(lo[i].down);
+  }
+  if (q) {
+    if (static_cast<int32_t>(quantized->size()) != s.num_layers)
+      return "quantized weights for " + std::to_string(quantized->size()) + " layers, model has " +
+             std::to_string(s.num_layers);
+    return upload_quantized(*quantized);
   }
   return {};
 }
 
 std::string device_model::load(const model_spec& s, dtype compute, const weight_map& weights,
-                               cudaStream_t stream, bool verbose) {
-  if (auto err = allocate(s, compute); !err.empty()) return err;
-  const auto items = plan(s, *this, layers_, embed_, final_norm_, lm_head_);
+                               cudaStream_t stream, bool verbose,
+                               const quantized_linears* quantized) {
+  if (auto err = allocate(s, compute, quantized); !err.empty()) return err;
+  const auto items = plan(s, layers_, embed_, final_norm_, lm_head_, quantized != nullptr);
   // Check every source before copying anything.
   int64_t total_bytes = 0;
   for (const auto& item : items) {
@@ -199,7 +256,7 @@ std::string device_model::load(const model_spec& s, dtype compute, const weight_
 
 std::string device_model::randomize(const model_spec& s, dtype compute, uint64_t seed,
                                     cudaStream_t stream) {
-  if (auto err = allocate(s, compute); !err.empty()) return err;
+  if (auto err = allocate(s, compute, nullptr); !err.empty()) return err;
   const int64_t H = s.hidden_size, D = s.head_dim, I = s.intermediate_size;
   const int64_t qkv_rows = (s.num_heads + 2 * static_cast<int64_t>(s.num_kv_heads)) * D;
   uint64_t stream_id = seed * 1000003;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gpu/model_spec.hpp"
+#include "gpu/quant_matrix.hpp"
 #include "gpu/weight_map.hpp"
 
 namespace troupe::gpu {
@@ -21,6 +22,9 @@ struct device_layer {
   void* post_norm = nullptr;   // [hidden]
   void* gate_up = nullptr;     // [2 * intermediate, hidden]
   void* down = nullptr;        // [hidden, intermediate]
+  // Quantized models (docs/quantization.md): the four Linear weights live
+  // here instead and qkv/o/gate_up/down above are nullptr.
+  device_quant_matrix qkv_q, o_q, gate_up_q, down_q;
 };
 
 class device_model {
@@ -32,8 +36,11 @@ class device_model {
 
   // Copies and converts the checkpoint tensors (staged through pinned memory),
   // printing a progress line to stderr. Returns "" or an error naming the tensor.
+  // With `quantized` (one entry per layer) the layers' Linear weights are
+  // uploaded from it and their float tensors are not read.
   std::string load(const model_spec& spec, dtype compute, const weight_map& weights,
-                   cudaStream_t stream, bool verbose);
+                   cudaStream_t stream, bool verbose,
+                   const quantized_linears* quantized = nullptr);
   // Random weights generated on the device (benchmarks): nothing crosses PCIe.
   std::string randomize(const model_spec& spec, dtype compute, uint64_t seed,
                         cudaStream_t stream);
@@ -47,10 +54,12 @@ class device_model {
 
  private:
   // Lays out every tensor in one allocation; fills the pointers.
-  std::string allocate(const model_spec& spec, dtype compute);
+  std::string allocate(const model_spec& spec, dtype compute, const quantized_linears* quantized);
+  std::string upload_quantized(const quantized_linears& quantized);
 
   dtype compute_ = dtype::bf16;
   void* storage_ = nullptr;
+  void* quant_storage_ = nullptr;
   int64_t num_bytes_ = 0;
   void* embed_ = nullptr;       // [vocab, hidden]
   void* final_norm_ = nullptr;  // [hidden]

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "gpu/quant_matrix.hpp"
 #include "gpu/weight_map.hpp"
 
 namespace troupe::gpu {
@@ -34,11 +35,23 @@ class gemm_runner {
                      int32_t out_features, int32_t in_features, bool accumulate,
                      bool y_fp32 = false) const;
 
+  // Quantized weights (gpu/quant_matrix.hpp): up to kQuantGemvMaxRows rows run
+  // the dequantize-in-register GEMV; more rows dequantize tiles of output
+  // rows into a workspace sized to stay in L2 and multiply each with cuBLAS.
+  // reserve_dequant sizes that workspace for matrices of up to max_cols
+  // columns (call once, before any capture). y: [rows, w.rows] of `type`.
+  std::string reserve_dequant(int64_t max_rows, int64_t max_cols, dtype type);
+  std::string linear(dtype type, const void* x, const device_quant_matrix& w, void* y,
+                     int32_t rows, bool accumulate) const;
+  int64_t dequant_workspace_bytes() const { return dequant_bytes_; }
+
  private:
   cublasHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;
   cudaStream_t stream_ = nullptr;
   int32_t gemv_max_rows_ = 1;
+  void* dequant_ = nullptr;
+  int64_t dequant_bytes_ = 0;
 };
 
 }  // namespace troupe::gpu

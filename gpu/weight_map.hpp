@@ -11,9 +11,24 @@
 
 namespace troupe::gpu {
 
-enum class dtype : int32_t { f32 = 0, f16 = 1, bf16 = 2 };
+// f32/f16/bf16 are the float types a model computes in; the others only
+// appear in quantized checkpoints (AWQ's int32 packs, bitsandbytes' uint8 and
+// int8 codes, FP8 E4M3 weights) and are read by actors/engine/model/quant_*.
+enum class dtype : int32_t { f32 = 0, f16 = 1, bf16 = 2, i32 = 3, u8 = 4, i8 = 5, f8_e4m3 = 6 };
 
-inline std::size_t dtype_size(dtype t) { return t == dtype::f32 ? 4 : 2; }
+inline std::size_t dtype_size(dtype t) {
+  switch (t) {
+    case dtype::f32:
+    case dtype::i32: return 4;
+    case dtype::f16:
+    case dtype::bf16: return 2;
+    default: return 1;
+  }
+}
+
+inline bool is_float_dtype(dtype t) {
+  return t == dtype::f32 || t == dtype::f16 || t == dtype::bf16;
+}
 
 struct tensor_view {
   dtype type = dtype::f32;

@@ -40,6 +40,7 @@ std::optional<node_options> node_options_from(const config::troupe_config& confi
     return std::nullopt;
   }
   o.executor = config.engine.executor;
+  o.quantization = config.engine.quantization == "none" ? "" : config.engine.quantization;
   o.engine.policy = config.engine.policy == "static" ? engine::batching_policy::static_batch
                                                       : engine::batching_policy::continuous;
   o.engine.max_num_seqs = static_cast<int32_t>(config.engine.max_num_seqs);

@@ -12,6 +12,8 @@ namespace troupe::actors {
 
 std::unique_ptr<engine::executor> make_executor(const node_options& options, std::string* error) {
   std::string which = options.executor;
+  auto quantization = engine::parse_quantization_flag(options.quantization, error);
+  if (!quantization) return nullptr;
 #ifdef TROUPE_HAVE_CUDA
   if (which == "auto") which = engine::cuda_device_available() ? "cuda" : "cpu";
   if (which == "cuda") {
@@ -23,7 +25,7 @@ std::unique_ptr<engine::executor> make_executor(const node_options& options, std
     o.max_num_seqs = options.engine.max_num_seqs;
     o.max_num_batched_tokens = options.engine.max_num_batched_tokens;
     o.max_model_len = options.engine.max_model_len;
-    return engine::make_cuda_executor(options.model_dir, o, error);
+    return engine::make_cuda_executor(options.model_dir, o, error, *quantization);
   }
 #else
   if (which == "auto") which = "cpu";
@@ -40,6 +42,7 @@ std::unique_ptr<engine::executor> make_executor(const node_options& options, std
   o.block_size = options.block_size;
   o.kv_budget_bytes = options.kv_cache_bytes;
   o.num_threads = options.num_threads;
+  o.quantization = *quantization;
   return engine::make_cpu_executor(options.model_dir, o, error);
 }
 

@@ -20,6 +20,7 @@ struct node_options {
   std::string served_model_name;      // default: the folder's name
   std::string chat_template_override; // template source, or empty
   std::string executor = "auto";      // "auto" | "cpu" | "cuda"
+  std::string quantization;           // --quantization: "", int8, fp8, nf4, fp4, int4, awq
   engine::engine_options engine;
   int32_t block_size = 16;               // tokens per KV block
   int64_t kv_cache_bytes = 256ll << 20;  // CPU executor KV budget

@@ -24,12 +24,13 @@ int64_t blocks_for(const gpu::model_spec& spec, const cpu_executor_options& opti
 
 }  // namespace
 
-cpu_executor::cpu_executor(const gpu::model_spec& spec, const gpu::weight_map& weights,
+cpu_executor::cpu_executor(const gpu::model_spec& spec, cpu::model_weights weights,
                            const cpu_executor_options& options)
     : spec_(spec),
-      weights_(cpu::convert_weights(spec, weights)),
+      weights_(std::move(weights)),
       inv_freq_(cpu::rope_inv_freq(spec.rope, spec.head_dim)),
-      pool_(options.num_threads) {
+      pool_(options.num_threads),
+      observe_(options.observe_linear_input) {
   layout_.num_blocks = blocks_for(spec, options);
   layout_.block_size = options.block_size;
   layout_.num_kv_heads = spec.num_kv_heads;
@@ -48,13 +49,17 @@ std::unique_ptr<cpu_executor> cpu_executor::create(const gpu::model_spec& spec,
     if (error) *error = message;
     return nullptr;
   };
-  if (!check_weights(spec, weights, error)) return nullptr;
+  const bool quantized_linears = options.quantization.stored != checkpoint_quant::none;
+  if (!check_weights(spec, weights, error, quantized_linears)) return nullptr;
   if (options.block_size <= 0) return fail("block_size must be positive");
   if (blocks_for(spec, options) <= 0)
     return fail("KV cache budget of " + std::to_string(options.kv_budget_bytes) +
                 " bytes holds no block of " +
                 std::to_string(kv_bytes_per_block(spec, options.block_size)) + " bytes");
-  return std::make_unique<cpu_executor>(spec, weights, options);
+  cpu::model_weights converted;
+  if (auto err = cpu::convert_weights(spec, weights, options.quantization, converted); !err.empty())
+    return fail(err);
+  return std::make_unique<cpu_executor>(spec, std::move(converted), options);
 }
 
 void cpu_executor::run_layer(int32_t layer, const gpu::step_batch& batch) {
@@ -67,6 +72,7 @@ void cpu_executor::run_layer(int32_t layer, const gpu::step_batch& batch) {
   const int64_t inter = spec_.intermediate_size;
 
   cpu::rms_norm(hidden_.data(), w.input_norm.data(), t, h, spec_.rms_norm_eps, normed_.data());
+  if (observe_) observe_(layer, linear_site::qkv, normed_.data(), t, h);
   cpu::matmul(normed_.data(), t, w.qkv, w.qkv_bias.empty() ? nullptr : w.qkv_bias.data(),
               qkv_.data(), pool_);
   std::vector<float> cos_half(inv_freq_.size()), sin_half(inv_freq_.size());
@@ -80,12 +86,15 @@ void cpu_executor::run_layer(int32_t layer, const gpu::step_batch& batch) {
   float* cache = kv_[layer].get();
   cpu::write_kv(layout_, batch, qkv_.data() + q_dim, qkv_.data() + q_dim + kv_dim, qkv_dim, cache);
   cpu::attend(layout_, batch, qkv_.data(), qkv_dim, spec_.num_heads, cache, attn_.data(), pool_);
+  if (observe_) observe_(layer, linear_site::o_proj, attn_.data(), t, q_dim);
   cpu::matmul(attn_.data(), t, w.o_proj, nullptr, proj_.data(), pool_);
   cpu::add_inplace(hidden_.data(), proj_.data(), t * h);
 
   cpu::rms_norm(hidden_.data(), w.post_norm.data(), t, h, spec_.rms_norm_eps, normed_.data());
+  if (observe_) observe_(layer, linear_site::gate_up, normed_.data(), t, h);
   cpu::matmul(normed_.data(), t, w.gate_up, nullptr, gate_up_.data(), pool_);
   cpu::silu_mul(gate_up_.data(), t, inter, act_.data());
+  if (observe_) observe_(layer, linear_site::down, act_.data(), t, inter);
   cpu::matmul(act_.data(), t, w.down, nullptr, proj_.data(), pool_);
   cpu::add_inplace(hidden_.data(), proj_.data(), t * h);
 }
@@ -166,7 +175,11 @@ std::unique_ptr<executor> make_cpu_executor(const std::string& model_dir,
                                             std::string* error) {
   auto ckpt = checkpoint::open(model_dir, error);
   if (!ckpt) return nullptr;
-  return cpu_executor::create(ckpt->spec(), ckpt->weights(), options, error);
+  cpu_executor_options resolved = options;
+  auto quant = resolve_quantization(options.quantization, ckpt->quantization(), error);
+  if (!quant) return nullptr;
+  resolved.quantization = *quant;
+  return cpu_executor::create(ckpt->spec(), ckpt->weights(), resolved, error);
 }
 
 }  // namespace troupe::engine

@@ -4,6 +4,7 @@
 // numerical reference the CUDA executor is tested against, and a usable
 // backend for small models.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +17,9 @@
 
 namespace troupe::engine {
 
+// The Linear inputs of one decoder layer.
+enum class linear_site : int32_t { qkv = 0, o_proj = 1, gate_up = 2, down = 3 };
+
 struct cpu_executor_options {
   int32_t block_size = 16;
   // KV cache size: num_kv_blocks when > 0, else as many blocks as fit in
@@ -23,13 +27,22 @@ struct cpu_executor_options {
   int64_t num_kv_blocks = 0;
   int64_t kv_budget_bytes = int64_t{256} << 20;
   int32_t num_threads = 0;  // 0 => all hardware threads
+  // Weight quantization (docs/quantization.md). make_cpu_executor resolves the
+  // --quantization flag given here against the checkpoint's
+  // quantization_config; create() takes it as resolved.
+  quantization_config quantization;
+  // Called with the input of every Linear of the layers before it runs
+  // (calibration for `troupe quantize awq`); empty: nothing is called.
+  // x is [num_rows, num_cols] fp32; site names the Linear(s) it feeds.
+  std::function<void(int32_t layer, linear_site site, const float* x, int64_t num_rows,
+                     int64_t num_cols)>
+      observe_linear_input;
 };
 
 class cpu_executor final : public executor {
  public:
-  // Precondition: check_weights(spec, weights) holds (create() checks it).
-  // Copies what it needs, so `weights` may be released afterwards.
-  cpu_executor(const gpu::model_spec& spec, const gpu::weight_map& weights,
+  // Takes converted weights (create() converts and checks them).
+  cpu_executor(const gpu::model_spec& spec, cpu::model_weights weights,
                const cpu_executor_options& options);
 
   // Validates the weights and options first; nullptr and a message on error.
@@ -58,6 +71,7 @@ class cpu_executor final : public executor {
   std::vector<float> inv_freq_;                 // [head_dim / 2]
   std::vector<std::unique_ptr<float[]>> kv_;    // [num_layers] of layout_.elements_per_layer()
   thread_pool pool_;
+  std::function<void(int32_t, linear_site, const float*, int64_t, int64_t)> observe_;
 
   // Step scratch, [num_tokens, *]; kept between steps to avoid reallocation.
   std::vector<float> hidden_, normed_, qkv_, attn_, proj_, gate_up_, act_;

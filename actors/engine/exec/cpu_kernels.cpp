@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "actors/engine/model/quantize.hpp"
+
 // The 8-lane vector type only lives inside always-inlined helpers of this
 // file, so the ABI note GCC emits for it (-Wpsabi) concerns no real call.
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -65,8 +67,23 @@ __attribute__((target_clones("arch=x86-64-v3", "default"))) void matmul_panels(
   constexpr int MR = 6;
   const int64_t k = w.num_cols;
   const int64_t n = w.num_rows;
+  const bool quantized = w.quantized.format != gpu::quant_format::none;
+  std::vector<float> scratch, row;  // quantized: one decoded panel, one decoded row
+  if (quantized) {
+    scratch.resize(static_cast<std::size_t>(k * k_nr));
+    row.resize(static_cast<std::size_t>(k));
+  }
   for (int64_t p = p_begin; p < p_end; ++p) {
-    const float* panel = w.data.data() + p * k * k_nr;
+    const float* panel = w.data.data() + (quantized ? 0 : p * k * k_nr);
+    if (quantized) {
+      for (int64_t r = 0; r < k_nr; ++r) {
+        const int64_t src = p * k_nr + r;
+        if (src < n) dequantize_row(w.quantized, src, row.data());
+        else std::fill(row.begin(), row.end(), 0.0f);
+        for (int64_t c = 0; c < k; ++c) scratch[c * k_nr + r] = row[c];
+      }
+      panel = scratch.data();
+    }
     const float* b = bias ? bias + p * k_nr : nullptr;
     const int64_t col = p * k_nr;
     const int64_t num_out = std::min(k_nr, n - col);
@@ -100,6 +117,14 @@ packed_matrix pack_rows(const float* w, int64_t num_rows, int64_t num_cols) {
     float* dst = out.data.data() + (r / k_nr) * num_cols * k_nr + r % k_nr;
     for (int64_t c = 0; c < num_cols; ++c) dst[c * k_nr] = w[r * num_cols + c];
   }
+  return out;
+}
+
+packed_matrix pack_quantized(gpu::quant_matrix q) {
+  packed_matrix out;
+  out.num_rows = q.rows;
+  out.num_cols = q.cols;
+  out.quantized = std::move(q);
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "actors/engine/exec/thread_pool.hpp"
+#include "gpu/quant_matrix.hpp"
 
 namespace troupe::engine::cpu {
 
@@ -14,11 +15,16 @@ namespace troupe::engine::cpu {
 // panel zero-padded. The GEMM then forms k_panel_rows outputs per step with
 // vector multiply-adds and no horizontal sums, which keeps small inner
 // dimensions (hidden 16 in the test models) as fast as large ones.
+//
+// A quantized matrix keeps its codes instead (docs/quantization.md): matmul
+// decodes each panel into the same layout in a per-thread scratch buffer just
+// before multiplying with it, so the fp32 weights never exist in full.
 struct packed_matrix {
   static constexpr int64_t k_panel_rows = 16;
   int64_t num_rows = 0;
   int64_t num_cols = 0;
-  std::vector<float> data;  // [ceil(num_rows / 16)][num_cols][16]
+  std::vector<float> data;  // [ceil(num_rows / 16)][num_cols][16]; empty when quantized
+  gpu::quant_matrix quantized;  // format none unless quantized
 
   float at(int64_t row, int64_t col) const {
     return data[((row / k_panel_rows) * num_cols + col) * k_panel_rows + row % k_panel_rows];
@@ -29,6 +35,8 @@ struct packed_matrix {
 
 // Packs a row-major [num_rows, num_cols] matrix.
 packed_matrix pack_rows(const float* w, int64_t num_rows, int64_t num_cols);
+// Wraps quantized weights [q.rows, q.cols] for matmul.
+packed_matrix pack_quantized(gpu::quant_matrix q);
 
 // y[m, w.num_rows] = x[m, w.num_cols] · w^T (+ bias[w.num_rows] when not
 // null). Panels are split over the pool; small products run on the caller.

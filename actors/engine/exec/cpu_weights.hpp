@@ -5,9 +5,11 @@
 // [2 * intermediate, hidden] matrix, so that each needs one pass over the
 // activations.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "actors/engine/exec/cpu_kernels.hpp"
+#include "actors/engine/model/quantization_config.hpp"
 #include "gpu/model_spec.hpp"
 #include "gpu/weight_map.hpp"
 
@@ -33,7 +35,13 @@ struct model_weights {
   packed_matrix lm_head;              // [vocab, hidden]; empty when tied to embed
 };
 
-// Precondition: `weights` passes check_weights(spec, weights).
-model_weights convert_weights(const gpu::model_spec& spec, const gpu::weight_map& weights);
+// Precondition: `weights` passes check_weights(spec, weights, ..., quant.stored != none).
+// With an active `quant` every Linear weight of the layers is quantized (or
+// read quantized from the checkpoint) and kept so: matmul decodes it panel by
+// panel, computing with exactly the values the quantized GPU kernels decode
+// (docs/quantization.md). Embeddings, norms and the LM head
+// stay as stored. Returns "" or an error naming the tensor.
+std::string convert_weights(const gpu::model_spec& spec, const gpu::weight_map& weights,
+                            const quantization_config& quant, model_weights& out);
 
 }  // namespace troupe::engine::cpu

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "actors/engine/model/checkpoint.hpp"
+#include "actors/engine/model/quantized_linear.hpp"
 #endif
 
 namespace troupe::engine {
@@ -40,7 +41,8 @@ bool cuda_device_available() { return gpu::cuda_device_count_positive(nullptr); 
 
 std::unique_ptr<executor> make_cuda_executor(const std::string& model_dir,
                                              const gpu::cuda_executor_options& options,
-                                             std::string* error) {
+                                             std::string* error,
+                                             const quantization_config& quantization) {
   std::string reason;
   if (!gpu::cuda_device_count_positive(&reason)) {
     if (error != nullptr) *error = "no usable CUDA device: " + reason;
@@ -49,7 +51,20 @@ std::unique_ptr<executor> make_cuda_executor(const std::string& model_dir,
   // The checkpoint's mappings only need to live while the weights are copied.
   auto ckpt = checkpoint::open(model_dir, error);
   if (!ckpt) return nullptr;
-  auto exec = gpu::cuda_executor::create(ckpt->spec(), ckpt->weights(), options, error);
+  auto quant = resolve_quantization(quantization, ckpt->quantization(), error);
+  if (!quant) return nullptr;
+  std::unique_ptr<gpu::cuda_executor> exec;
+  if (quant->active()) {
+    gpu::quantized_linears linears;
+    if (auto err = read_quantized_linears(ckpt->spec(), ckpt->weights(), *quant, linears);
+        !err.empty()) {
+      if (error != nullptr) *error = model_dir + ": " + err;
+      return nullptr;
+    }
+    exec = gpu::cuda_executor::create(ckpt->spec(), ckpt->weights(), options, error, &linears);
+  } else {
+    exec = gpu::cuda_executor::create(ckpt->spec(), ckpt->weights(), options, error);
+  }
   if (!exec) {
     if (error != nullptr) *error = model_dir + ": " + *error;
     return nullptr;
@@ -62,7 +77,7 @@ std::unique_ptr<executor> make_cuda_executor(const std::string& model_dir,
 bool cuda_device_available() { return false; }
 
 std::unique_ptr<executor> make_cuda_executor(const std::string&, const gpu::cuda_executor_options&,
-                                             std::string* error) {
+                                             std::string* error, const quantization_config&) {
   if (error != nullptr) *error = "this build of troupe has no CUDA executor (TROUPE_CUDA=OFF)";
   return nullptr;
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "actors/engine/exec/executor.hpp"
+#include "actors/engine/model/quantization_config.hpp"
 #include "gpu/cuda_executor.hpp"
 
 namespace troupe::engine {
@@ -15,9 +16,12 @@ bool cuda_device_available();
 
 // Opens the Hugging Face checkpoint in `model_dir`, loads its weights onto the
 // GPU and sizes the KV cache from the memory left (options.gpu_memory_utilization).
-// nullptr and a message naming the problem on failure.
+// `quantization` is the --quantization flag, resolved against the checkpoint's
+// quantization_config (docs/quantization.md). nullptr and a message naming the
+// problem on failure.
 std::unique_ptr<executor> make_cuda_executor(const std::string& model_dir,
                                              const gpu::cuda_executor_options& options,
-                                             std::string* error);
+                                             std::string* error,
+                                             const quantization_config& quantization = {});
 
 }  // namespace troupe::engine

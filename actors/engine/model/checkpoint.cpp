@@ -85,7 +85,7 @@ bool load_safetensors_dir(const std::string& model_dir, std::vector<safetensors_
 }
 
 bool check_weights(const gpu::model_spec& spec, const gpu::weight_map& weights,
-                   std::string* error) {
+                   std::string* error, bool quantized_linears) {
   const int64_t hidden = spec.hidden_size;
   const int64_t q_dim = int64_t{spec.num_heads} * spec.head_dim;
   const int64_t kv_dim = int64_t{spec.num_kv_heads} * spec.head_dim;
@@ -108,11 +108,12 @@ bool check_weights(const gpu::model_spec& spec, const gpu::weight_map& weights,
   for (int32_t layer = 0; layer < spec.num_layers; ++layer) {
     const std::string p = "model.layers." + std::to_string(layer) + ".";
     bool ok = expect(p + "input_layernorm.weight", {hidden}) &&
-              expect(p + "self_attn.q_proj.weight", {q_dim, hidden}) &&
+              expect(p + "post_attention_layernorm.weight", {hidden});
+    if (ok && !quantized_linears)
+      ok = expect(p + "self_attn.q_proj.weight", {q_dim, hidden}) &&
               expect(p + "self_attn.k_proj.weight", {kv_dim, hidden}) &&
               expect(p + "self_attn.v_proj.weight", {kv_dim, hidden}) &&
               expect(p + "self_attn.o_proj.weight", {hidden, q_dim}) &&
-              expect(p + "post_attention_layernorm.weight", {hidden}) &&
               expect(p + "mlp.gate_proj.weight", {inter, hidden}) &&
               expect(p + "mlp.up_proj.weight", {inter, hidden}) &&
               expect(p + "mlp.down_proj.weight", {hidden, inter});
@@ -135,9 +136,26 @@ std::optional<checkpoint> checkpoint::open(const std::string& model_dir, std::st
   auto spec = load_model_config((fs::path(model_dir) / "config.json").string(), error);
   if (!spec) return std::nullopt;
   ckpt.spec_ = std::move(*spec);
+  // A quantization_config is never ignored: it is understood or refused.
+  {
+    auto text = json_fields::read_text_file((fs::path(model_dir) / "config.json").string(), error);
+    if (!text) return std::nullopt;
+    auto config = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    std::string quant_text;
+    if (config.is_object() && config.contains("quantization_config"))
+      quant_text = config["quantization_config"].dump();
+    std::string message;
+    auto quant = parse_checkpoint_quantization(quant_text, &message);
+    if (!quant) {
+      fail(error, model_dir + "/config.json: " + message);
+      return std::nullopt;
+    }
+    ckpt.quantization_ = *quant;
+  }
   if (!load_safetensors_dir(model_dir, ckpt.files_, ckpt.weights_, error)) return std::nullopt;
   std::string message;
-  if (!check_weights(ckpt.spec_, ckpt.weights_, &message)) {
+  if (!check_weights(ckpt.spec_, ckpt.weights_, &message,
+                     ckpt.quantization_.stored != checkpoint_quant::none)) {
     fail(error, model_dir + ": " + message);
     return std::nullopt;
   }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/engine/model/quantization_config.hpp"
 #include "actors/engine/model/safetensors.hpp"
 #include "gpu/model_spec.hpp"
 #include "gpu/weight_map.hpp"
@@ -21,6 +22,8 @@ class checkpoint {
 
   const gpu::model_spec& spec() const { return spec_; }
   const gpu::weight_map& weights() const { return weights_; }
+  // config.json's quantization_config (format none when absent).
+  const quantization_config& quantization() const { return quantization_; }
   const std::string& directory() const { return directory_; }
 
  private:
@@ -28,6 +31,7 @@ class checkpoint {
 
   std::string directory_;
   gpu::model_spec spec_;
+  quantization_config quantization_;
   std::vector<safetensors_file> files_;
   gpu::weight_map weights_;
 };
@@ -39,7 +43,9 @@ bool load_safetensors_dir(const std::string& model_dir, std::vector<safetensors_
 
 // Verifies that every tensor a Llama-family model of `spec` reads exists with
 // the shape the architecture implies. The error names the first bad tensor.
+// With quantized_linears the seven Linear weights of each layer are not
+// checked here (their quantized tensors are, when they are read).
 bool check_weights(const gpu::model_spec& spec, const gpu::weight_map& weights,
-                   std::string* error);
+                   std::string* error, bool quantized_linears = false);
 
 }  // namespace troupe::engine

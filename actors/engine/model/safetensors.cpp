@@ -16,6 +16,11 @@ std::optional<gpu::dtype> parse_dtype(const std::string& name) {
   if (name == "BF16") return gpu::dtype::bf16;
   if (name == "F16") return gpu::dtype::f16;
   if (name == "F32") return gpu::dtype::f32;
+  // Quantized checkpoints (docs/quantization.md).
+  if (name == "I32") return gpu::dtype::i32;
+  if (name == "U8") return gpu::dtype::u8;
+  if (name == "I8") return gpu::dtype::i8;
+  if (name == "F8_E4M3") return gpu::dtype::f8_e4m3;
   return std::nullopt;
 }
 
@@ -37,7 +42,7 @@ std::string parse_tensor(const std::string& name, const nlohmann::json& entry,
   auto dtype = parse_dtype(dtype_it->get<std::string>());
   if (!dtype)
     return where + "unsupported dtype '" + dtype_it->get<std::string>() +
-           "' (supported: BF16, F16, F32)";
+           "' (supported: BF16, F16, F32, and I32, U8, I8, F8_E4M3 in quantized checkpoints)";
   view.type = *dtype;
 
   auto shape_it = entry.find("shape");
