@@ -29,8 +29,13 @@ struct generation_request {
   bool add_special_tokens = true;
   engine::sampling_params params;    // seed may be left 0 with has_seed=false
   bool has_seed = false;
-  std::vector<std::string> stop;     // stop strings, never emitted
-  int32_t n = 1;                     // choices, each its own sequence
+  std::vector<std::string> stop;     // stop strings, never emitted…
+  bool include_stop_str_in_output = false;  // …unless this is set (vLLM)
+  int32_t n = 1;                     // choices per prompt, each its own sequence
+  // /v1/completions with several prompts: prompts 1.. (prompt 0 is
+  // prompt_token_ids); choice i runs prompt i / n. Usage counts each prompt once.
+  std::vector<std::vector<int32_t>> extra_prompt_token_ids;
+  std::string user;                  // the client's `user` field (request log), may be empty
   std::string principal;             // who asked (for logs/limits), never a secret
 };
 
@@ -75,6 +80,7 @@ struct model_info {
   int64_t created = 0;
   int32_t max_model_len = 0;
   bool has_chat_template = false;
+  int32_t vocab_size = 0;            // token ids are < this (0 = unknown)
   // Sampling defaults from the checkpoint's generation_config.json, applied
   // to requests that leave the field out.
   std::optional<float> default_temperature, default_top_p, default_repetition_penalty;

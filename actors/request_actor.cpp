@@ -59,6 +59,20 @@ std::vector<token_logprob_text> to_text_logprobs(const model_bundle& model,
   return out;
 }
 
+std::string engine_refusal_message(int32_t err) {
+  switch (static_cast<engine::add_error>(err)) {
+    case engine::add_error::queue_full:
+      return "The engine is currently overloaded, please try again later.";
+    case engine::add_error::unsupported:
+      return "This engine cannot apply logit_bias or structured output (guided decoding) on its "
+             "executor.";
+    case engine::add_error::bad_grammar:
+      return "The structured-output grammar does not compile.";
+    default:
+      return "The engine refused the request.";
+  }
+}
+
 void finish_choice(request_pointer self, int32_t index, engine::finish_reason reason,
                    generation_event& ev) {
   auto& st = self->state;
@@ -112,7 +126,7 @@ void on_output(request_pointer self, engine::request_output& out) {
     }
     st.last_token_at = now;
   }
-  if (index == 0 || st.num_prompt_tokens == 0) {
+  if (st.args.request.extra_prompt_token_ids.empty() && (index == 0 || st.num_prompt_tokens == 0)) {
     st.num_prompt_tokens = out.num_prompt_tokens;
     st.num_cached_prompt_tokens = out.num_cached_prompt_tokens;
   }
@@ -149,18 +163,27 @@ request_actor::behavior_type request_impl(request_pointer self, request_actor_ar
   st.started = clock_type::now();
   st.last_token_at = st.started;
   const auto& req = st.args.request;
-  const int32_t n = std::max(1, req.n);
+  const int32_t per_prompt = std::max(1, req.n);
+  const int32_t num_prompts = 1 + static_cast<int32_t>(req.extra_prompt_token_ids.size());
+  const int32_t n = per_prompt * num_prompts;
+  const auto prompt_of = [&req, per_prompt](int32_t i) -> const std::vector<int32_t>& {
+    return i < per_prompt ? req.prompt_token_ids : req.extra_prompt_token_ids[i / per_prompt - 1];
+  };
   st.choices.resize(n);
   st.num_unfinished = n;
   st.args.metrics->prompt_tokens_total += static_cast<int64_t>(req.prompt_token_ids.size());
+  if (num_prompts > 1) {  // usage: every prompt once (engine reports are per sequence)
+    st.num_prompt_tokens = static_cast<int32_t>(req.prompt_token_ids.size());
+    for (const auto& p : req.extra_prompt_token_ids) st.num_prompt_tokens += static_cast<int32_t>(p.size());
+  }
   for (int32_t i = 0; i < n; ++i) {
     auto& c = st.choices[i];
     c.engine_id = n == 1 ? req.request_id : req.request_id + "-" + std::to_string(i);
     c.detok.emplace(st.args.model->tokenizer, true);
-    c.stops.emplace(req.stop);
+    c.stops.emplace(req.stop, req.include_stop_str_in_output);
     engine::engine_request er;
     er.request_id = c.engine_id;
-    er.prompt_token_ids = req.prompt_token_ids;
+    er.prompt_token_ids = prompt_of(i);
     er.params = req.params;
     er.params.seed = req.params.seed + static_cast<uint64_t>(i);
     self->request(st.args.scheduler, caf::infinite, submit_atom::value, std::move(er),
@@ -175,9 +198,7 @@ request_actor::behavior_type request_impl(request_pointer self, request_actor_ar
               ev.error = err == static_cast<int32_t>(engine::add_error::queue_full)
                              ? service_error::overloaded
                              : service_error::bad_request;
-              ev.error_message = err == static_cast<int32_t>(engine::add_error::queue_full)
-                                     ? "The engine is currently overloaded, please try again later."
-                                     : "The engine refused the request.";
+              ev.error_message = engine_refusal_message(err);
               s.choices[i].finished = true;
               --s.num_unfinished;
               s.args.sink(std::move(ev));

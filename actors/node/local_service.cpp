@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "actors/engine/exec/cpu_executor.hpp"
+#include "actors/engine/structured/token_vocabulary.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics/metrics_registry.hpp"
 #include "actors/node/model_bundle.hpp"
@@ -38,7 +39,10 @@ class local_service final : public generation_service {
         model_(std::move(model)),
         metrics_(std::make_shared<metrics_registry>()),
         max_in_flight_(options.engine.max_num_seqs + options.engine.max_waiting) {
-    auto eng = std::make_unique<engine::engine>(std::move(exec), options.engine);
+    engine::engine_options engine_options = options.engine;
+    engine_options.vocabulary =
+        engine::structured::vocabulary_from_tokenizer(model_->tokenizer, exec->spec().vocab_size);
+    auto eng = std::make_unique<engine::engine>(std::move(exec), engine_options);
     model_->max_model_len = eng->max_model_len();
     scheduler_ = spawn_scheduler(system_, std::move(eng), metrics_);
   }
@@ -51,6 +55,7 @@ class local_service final : public generation_service {
   model_info model() const override {
     model_info m{model_->id, model_->created_unix_s, model_->max_model_len,
                  model_->chat_template.has_value()};
+    m.vocab_size = model_->tokenizer.vocab_size();
     m.default_temperature = model_->generation.temperature;
     m.default_top_p = model_->generation.top_p;
     m.default_top_k = model_->generation.top_k;

@@ -1,5 +1,7 @@
 #include "net/api/openai_response.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace troupe::net {
@@ -57,7 +59,8 @@ json usage_json(int32_t prompt, int32_t completion, int32_t cached) {
 }  // namespace
 
 openai_formatter::openai_formatter(options o) : opt_(std::move(o)) {
-  choices_.resize(static_cast<size_t>(std::max<int32_t>(1, opt_.n)));
+  opt_.best_of = std::max({1, opt_.n, opt_.best_of});
+  choices_.resize(static_cast<size_t>(opt_.best_of) * std::max<int32_t>(1, opt_.num_prompts));
 }
 
 std::string openai_formatter::chunk(const std::string& choices_json) const {
@@ -83,7 +86,14 @@ std::string openai_formatter::stream_choice(int32_t index, const actors::generat
     ch["delta"] = delta;
     ch["logprobs"] = opt_.logprobs && !ev.logprobs.empty() ? chat_logprobs(ev.logprobs) : json(nullptr);
   } else {
-    ch["text"] = ev.text_delta;
+    std::string text = ev.text_delta;
+    const size_t prompt = static_cast<size_t>(index) / std::max(1, opt_.best_of);
+    if (prompt < opt_.echo_prompts.size() && index >= 0 &&
+        static_cast<size_t>(index) < choices_.size() && !choices_[index].echo_sent) {
+      choices_[index].echo_sent = true;
+      text = opt_.echo_prompts[prompt] + text;
+    }
+    ch["text"] = text;
     ch["logprobs"] = opt_.logprobs && !ev.logprobs.empty()
                          ? completion_logprobs(ev.logprobs, &completion_text_offset_)
                          : json(nullptr);
@@ -98,6 +108,7 @@ void openai_formatter::on_choice_event(const actors::generation_event& ev, forma
   if (idx >= choices_.size()) choices_.resize(idx + 1);
   choice& c = choices_[idx];
   c.text += ev.text_delta;
+  for (const auto& lp : ev.logprobs) c.cumulative_logprob += lp.logprob;
   if (opt_.logprobs) c.logprobs.insert(c.logprobs.end(), ev.logprobs.begin(), ev.logprobs.end());
   if (ev.finished != engine::finish_reason::none) {
     c.finish_reason = ev.finish_reason_text;
@@ -156,15 +167,34 @@ format_step openai_formatter::on_event(const actors::generation_event& ev) {
 std::string openai_formatter::final_body() const {
   json choices = json::array();
   size_t offset = 0;
-  for (size_t i = 0; i < choices_.size(); ++i) {
-    const choice& c = choices_[i];
+  // Which generated sequences become the returned choices, in order: per
+  // prompt, the n of its best_of sequences with the highest cumulative
+  // logprob (all of them, in order, when best_of == n).
+  const size_t per_prompt = static_cast<size_t>(std::max(1, opt_.best_of));
+  const size_t keep = static_cast<size_t>(std::max(1, opt_.n));
+  std::vector<size_t> order;
+  for (size_t p = 0; p * per_prompt < choices_.size(); ++p) {
+    std::vector<size_t> group;
+    for (size_t k = 0; k < per_prompt && p * per_prompt + k < choices_.size(); ++k)
+      group.push_back(p * per_prompt + k);
+    if (per_prompt > keep) {
+      std::stable_sort(group.begin(), group.end(), [&](size_t a, size_t b) {
+        return choices_[a].cumulative_logprob > choices_[b].cumulative_logprob;
+      });
+      group.resize(std::min(keep, group.size()));
+    }
+    order.insert(order.end(), group.begin(), group.end());
+  }
+  for (size_t i = 0; i < order.size(); ++i) {
+    const choice& c = choices_[order[i]];
     json ch{{"index", i}};
     if (opt_.kind == api_kind::chat) {
       ch["message"] = {{"role", "assistant"}, {"content", c.text}, {"refusal", nullptr},
                        {"annotations", json::array()}};
       ch["logprobs"] = opt_.logprobs ? chat_logprobs(c.logprobs) : json(nullptr);
     } else {
-      ch["text"] = c.text;
+      const size_t prompt = order[i] / per_prompt;
+      ch["text"] = prompt < opt_.echo_prompts.size() ? opt_.echo_prompts[prompt] + c.text : c.text;
       offset = 0;
       ch["logprobs"] = opt_.logprobs ? completion_logprobs(c.logprobs, &offset) : json(nullptr);
     }

@@ -30,8 +30,12 @@ class openai_formatter {
     int64_t created_unix_s = 0;
     bool stream = false;
     bool include_usage = false;
-    int32_t n = 1;
+    int32_t n = 1;                   // choices per prompt the client sees
+    int32_t best_of = 1;             // sequences per prompt generated (>= n); the n with the
+                                     // highest cumulative logprob are returned
     bool logprobs = false;
+    int32_t num_prompts = 1;         // completions with several prompts
+    std::vector<std::string> echo_prompts;  // completions echo: prompt texts, in order
   };
   explicit openai_formatter(options o);
 
@@ -45,6 +49,8 @@ class openai_formatter {
  private:
   struct choice {
     bool role_sent = false;
+    bool echo_sent = false;
+    double cumulative_logprob = 0;
     std::string text;
     std::string finish_reason;
     std::vector<actors::token_logprob_text> logprobs;
