@@ -80,6 +80,9 @@ const std::vector<uint32_t>& token_grammar::mask_within(int32_t state, int32_t t
   state_masks& m = masks_of(state);
   if (m.by_distance.empty() || m.by_distance.back().first <= tokens_after) return m.all;
   const int32_t budget = std::max(tokens_after, 0);
+  // No token fits the budget (max_tokens too small for any match at one byte
+  // per token): fall back to the plain mask, best effort.
+  if (m.by_distance.front().first > budget) return m.all;
   auto it = m.within.find(budget);
   if (it != m.within.end()) return *it->second;
   if (m.within.size() > 256) m.within.clear();  // bounded: budgets only bind near the end

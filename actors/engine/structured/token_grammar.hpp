@@ -27,8 +27,8 @@ class token_grammar {
   // completed within `tokens_after` more tokens (each adds at least one byte
   // toward the nearest match, as single-byte tokens exist): so an output
   // constrained this way is a whole match by the time max_tokens runs out,
-  // whenever max_tokens allows that at all. Returns mask(state) when the
-  // budget does not bind.
+  // whenever max_tokens allows that at one byte per token. Returns
+  // mask(state) when the budget does not bind or no token meets it.
   const std::vector<uint32_t>& mask_within(int32_t state, int32_t tokens_after) const;
   // Bytes on the shortest path from `state` to a match (0 when accepting).
   int32_t distance_to_match(int32_t state) const { return state < 0 ? INT32_MAX : distance_[state]; }
