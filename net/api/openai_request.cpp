@@ -173,7 +173,7 @@ void read_logit_bias(reader& r, openai_request* out) {
 void refuse_if_set(reader& r, const char* key, const std::string& why) {
   const json* v = r.get(key);
   if (!v) return;
-  if ((v->is_array() || v->is_object() || v->is_string()) && v->empty()) return;
+  if ((v->is_array() || v->is_string()) && v->empty()) return;
   if (v->is_boolean() && !v->get<bool>()) return;
   r.fail(invalid_request("'" + std::string(key) + "' is not supported: " + why, key));
 }
