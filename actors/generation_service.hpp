@@ -16,6 +16,13 @@ namespace troupe::actors {
 struct chat_message {
   std::string role;
   std::string content;
+  // Tool calling: an assistant message's calls as a JSON array of
+  // {"id","type":"function","function":{"name","arguments":{…}}} (arguments
+  // parsed into an object, as vLLM gives them to templates); a tool message's
+  // call id and function name. Empty when absent.
+  std::string tool_calls_json;
+  std::string tool_call_id;
+  std::string name;
 };
 
 struct generation_request {
@@ -81,6 +88,9 @@ struct model_info {
   int32_t max_model_len = 0;
   bool has_chat_template = false;
   int32_t vocab_size = 0;            // token ids are < this (0 = unknown)
+  // How the chat template's model writes tool calls: "hermes",
+  // "llama3_json" or "mistral" (actors/engine/chat/tool_calls.hpp).
+  std::string tool_call_format = "llama3_json";
   // Sampling defaults from the checkpoint's generation_config.json, applied
   // to requests that leave the field out.
   std::optional<float> default_temperature, default_top_p, default_repetition_penalty;
@@ -100,6 +110,18 @@ class generation_service {
   virtual std::optional<std::string> render_chat(const std::vector<chat_message>& messages,
                                                  bool add_generation_prompt,
                                                  std::string* error) const = 0;
+
+  // The same with tool definitions (a JSON array of OpenAI tools, as text)
+  // given to the template as `tools`, as transformers'
+  // apply_chat_template(tools=…) does. Empty tools_json = render_chat.
+  virtual std::optional<std::string> render_chat_with_tools(const std::vector<chat_message>& messages,
+                                                            const std::string& tools_json,
+                                                            bool add_generation_prompt,
+                                                            std::string* error) const {
+    if (tools_json.empty()) return render_chat(messages, add_generation_prompt, error);
+    *error = "this server cannot render tool definitions";
+    return std::nullopt;
+  }
 
   // Validates and admits a request synchronously (so the caller can answer 400 /
   // 503 before any byte is sent), then streams events to sink. On error nothing

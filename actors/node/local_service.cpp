@@ -7,6 +7,7 @@
 #include <random>
 #include <unordered_map>
 
+#include "actors/engine/chat/tool_calls.hpp"
 #include "actors/engine/exec/cpu_executor.hpp"
 #include "actors/engine/structured/token_vocabulary.hpp"
 #include "actors/messages.hpp"
@@ -56,6 +57,7 @@ class local_service final : public generation_service {
     model_info m{model_->id, model_->created_unix_s, model_->max_model_len,
                  model_->chat_template.has_value()};
     m.vocab_size = model_->tokenizer.vocab_size();
+    m.tool_call_format = engine::to_string(model_->tool_call_format);
     m.default_temperature = model_->generation.temperature;
     m.default_top_p = model_->generation.top_p;
     m.default_top_k = model_->generation.top_k;
@@ -74,16 +76,31 @@ class local_service final : public generation_service {
   std::optional<std::string> render_chat(const std::vector<chat_message>& messages,
                                          bool add_generation_prompt,
                                          std::string* error) const override {
+    return render_chat_with_tools(messages, "", add_generation_prompt, error);
+  }
+
+  std::optional<std::string> render_chat_with_tools(const std::vector<chat_message>& messages,
+                                                    const std::string& tools_json,
+                                                    bool add_generation_prompt,
+                                                    std::string* error) const override {
     if (!model_->chat_template) {
       *error = "This model has no chat template (tokenizer_config.json has no chat_template); "
                "use /v1/completions or configure model.chat_template.";
       return std::nullopt;
     }
     nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
-    for (const auto& m : messages) msgs.push_back({{"role", m.role}, {"content", m.content}});
+    for (const auto& m : messages) {
+      nlohmann::ordered_json msg = {{"role", m.role}, {"content", m.content}};
+      if (!m.tool_calls_json.empty()) msg["tool_calls"] = nlohmann::ordered_json::parse(m.tool_calls_json);
+      if (!m.tool_call_id.empty()) msg["tool_call_id"] = m.tool_call_id;
+      if (!m.name.empty()) msg["name"] = m.name;
+      msgs.push_back(std::move(msg));
+    }
+    std::optional<nlohmann::ordered_json> tools;
+    if (!tools_json.empty()) tools = nlohmann::ordered_json::parse(tools_json);
     return engine::render_chat(*model_->chat_template, msgs, add_generation_prompt,
                                model_->tokenizer_config.bos_token.value_or(""),
-                               model_->tokenizer_config.eos_token.value_or(""), std::nullopt, error);
+                               model_->tokenizer_config.eos_token.value_or(""), tools, error);
   }
 
   service_error start(generation_request request, event_sink sink,

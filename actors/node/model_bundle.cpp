@@ -36,6 +36,7 @@ std::shared_ptr<model_bundle> load_model_bundle(const std::string& dir, const st
       return nullptr;
     }
     bundle->chat_template = std::move(*tmpl);
+    bundle->tool_call_format = engine::detect_tool_call_format(template_source);
   }
   auto gen = engine::load_generation_config(dir, error);
   if (!gen) return nullptr;

@@ -188,21 +188,17 @@ void ignored_object(reader& r, const char* key) {
 }
 
 // Chat fields about tools, audio and hosted features.
-void read_chat_extras(reader& r, const json& j, openai_request* out) {
-  refuse_if_set(r, "tools", "this server does not implement tool calling yet.");
-  refuse_if_set(r, "functions", "this server does not implement function calling.");
-  if (const json* tc = r.get("tool_choice")) {
-    if (!(tc->is_string() && (tc->get<std::string>() == "none" || tc->get<std::string>() == "auto")))
-      r.fail(invalid_request("'tool_choice' must be \"none\" or \"auto\": this server does not "
-                             "implement tool calling yet.",
-                             "tool_choice"));
-  }
+void read_chat_extras(reader& r, std::string_view body, openai_request* out) {
+  refuse_if_set(r, "functions", "the deprecated function-calling form is not served; use 'tools'.");
   if (const json* fc = r.get("function_call")) {
     if (!(fc->is_string() && (fc->get<std::string>() == "none" || fc->get<std::string>() == "auto")))
-      r.fail(invalid_request("'function_call' is not supported.", "function_call"));
+      r.fail(invalid_request("'function_call' is not supported; use 'tools' and 'tool_choice'.",
+                             "function_call"));
   }
-  bool parallel = true;
-  r.boolean("parallel_tool_calls", &parallel);  // no tools: nothing to parallelize
+  if (r.error) return;
+  // Read with key order kept (tool schemas generate in their order).
+  const nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(body, nullptr, false);
+  if (auto e = read_tool_request(ordered, &out->tools)) return r.fail(*e);
   refuse_if_set(r, "audio", "this model produces text only.");
   if (const json* m = r.get("modalities")) {
     if (!m->is_array()) return r.fail(wrong_type("modalities", "an array of strings"));
@@ -219,8 +215,6 @@ void read_chat_extras(reader& r, const json& j, openai_request* out) {
   ignored_string(r, "verbosity");
   ignored_string(r, "safety_identifier");
   ignored_string(r, "prompt_cache_key");
-  (void)j;
-  (void)out;
 }
 
 // Fields every generation endpoint takes beyond sampling: stop_token_ids,
@@ -345,10 +339,19 @@ void read_messages(reader& r, const json& arr, const char* key, openai_request* 
                                     "assistant, tool; got '" + msg.role + "'.",
                                     param + ".role"));
     if (auto tc = m.find("tool_calls"); tc != m.end() && !tc->is_null() &&
-                                         !(tc->is_array() && tc->empty()))
-      return r.fail(invalid_request("Assistant 'tool_calls' in the history are not supported: this "
-                                    "server does not implement tool calling yet.",
-                                    param + ".tool_calls"));
+                                         !(tc->is_array() && tc->empty())) {
+      if (msg.role != "assistant")
+        return r.fail(invalid_request("Only assistant messages carry 'tool_calls'.", param + ".tool_calls"));
+      if (auto e = normalize_tool_calls(*tc, param + ".tool_calls", &msg.tool_calls_json)) return r.fail(*e);
+    }
+    if (auto id = m.find("tool_call_id"); id != m.end() && !id->is_null()) {
+      if (!id->is_string()) return r.fail(wrong_type(param + ".tool_call_id", "a string"));
+      msg.tool_call_id = id->get<std::string>();
+    }
+    if (auto nm = m.find("name"); nm != m.end() && !nm->is_null()) {
+      if (!nm->is_string()) return r.fail(wrong_type(param + ".name", "a string"));
+      msg.name = nm->get<std::string>();
+    }
     auto content = m.find("content");
     if (content != m.end() && !content->is_null() &&
         !read_content(*content, param + ".content", &msg.content, r))
@@ -444,7 +447,7 @@ parse_result parse_chat_request(std::string_view body) {
     r.integer_as("top_logprobs", 0, 20, &out->top_logprobs);
     if (out->top_logprobs > 0 && !out->logprobs)
       r.fail(invalid_request("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs"));
-    read_chat_extras(r, j, out);
+    read_chat_extras(r, text, out);
     read_generation_extras(r, text, out);
   });
 }

@@ -12,6 +12,7 @@
 
 #include "actors/generation_service.hpp"
 #include "net/api/structured_request.hpp"
+#include "net/api/tool_request.hpp"
 #include "net/errors.hpp"
 
 namespace troupe::net {
@@ -49,6 +50,7 @@ struct openai_request {
   int32_t best_of = 0;                        // completions: 0 = not given (= n)
   bool include_stop_str_in_output = false;    // vLLM
   structured_output structured;               // response_format / guided_*
+  tool_request tools;                         // chat: tools, tool_choice, parallel_tool_calls
 };
 
 using parse_result = std::variant<openai_request, api_error>;

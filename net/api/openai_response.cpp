@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/engine/chat/tool_calls.hpp"
+
 namespace troupe::net {
 namespace {
 
@@ -74,6 +76,57 @@ std::string openai_formatter::chunk(const std::string& choices_json) const {
   return "data: " + dump(c) + "\n\n";
 }
 
+std::string openai_formatter::call_id(int32_t choice, size_t k) const {
+  // Unique per response: the response id's random part, the choice and the call.
+  return "call_" + opt_.id.substr(opt_.id.find('-') + 1) + "_" + std::to_string(choice) + "_" +
+         std::to_string(k);
+}
+
+openai_formatter::message_parts openai_formatter::split_message(const std::string& text) const {
+  message_parts parts;
+  if (opt_.tool_call_format.empty()) {
+    parts.content = text;
+    return parts;
+  }
+  const engine::tool_call_format f = opt_.tool_call_format == "hermes" ? engine::tool_call_format::hermes
+                                     : opt_.tool_call_format == "mistral"
+                                         ? engine::tool_call_format::mistral
+                                         : engine::tool_call_format::llama3_json;
+  engine::tool_call_parse p = engine::parse_tool_calls(f, text);
+  parts.content = p.calls.empty() ? std::optional<std::string>(text) : p.content;
+  for (auto& c : p.calls) parts.calls.emplace_back(std::move(c.name), std::move(c.arguments_json));
+  return parts;
+}
+
+// With tools on, a choice streams nothing until it ends; then its text goes
+// out as one content delta, or as OpenAI streams calls: per call a delta with
+// id, type, name and empty arguments, then one with the arguments; the last
+// chunk has finish_reason "tool_calls".
+std::string openai_formatter::tool_stream_chunks(int32_t index, const actors::generation_event& ev) {
+  const choice& c = choices_[index];
+  const message_parts parts = split_message(c.text);
+  std::string out;
+  auto emit = [&](json delta, json finish) {
+    json ch{{"index", index}, {"delta", std::move(delta)}, {"logprobs", nullptr}, {"finish_reason", finish}};
+    out += chunk(dump(json::array({ch})));
+  };
+  if (parts.calls.empty()) {
+    if (!c.text.empty()) emit(json{{"content", c.text}}, nullptr);
+    emit(json::object(), ev.finish_reason_text);
+    return out;
+  }
+  if (parts.content) emit(json{{"content", *parts.content}}, nullptr);
+  for (size_t k = 0; k < parts.calls.size(); ++k) {
+    emit(json{{"tool_calls", json::array({{{"index", k}, {"id", call_id(index, k)}, {"type", "function"},
+                                            {"function", {{"name", parts.calls[k].first}, {"arguments", ""}}}}})}},
+         nullptr);
+    emit(json{{"tool_calls", json::array({{{"index", k}, {"function", {{"arguments", parts.calls[k].second}}}}})}},
+         nullptr);
+  }
+  emit(json::object(), "tool_calls");
+  return out;
+}
+
 std::string openai_formatter::stream_choice(int32_t index, const actors::generation_event& ev,
                                             bool first) {
   json ch{{"index", index}};
@@ -123,7 +176,15 @@ void openai_formatter::on_choice_event(const actors::generation_event& ev, forma
       actors::generation_event role_only;
       step.bytes += chunk(stream_choice(ev.index, role_only, /*first=*/true));
     }
-    if (has_payload) step.bytes += chunk(stream_choice(ev.index, ev, /*first=*/false));
+    if (!opt_.tool_call_format.empty() && opt_.kind == api_kind::chat) {
+      if (ev.finished != engine::finish_reason::none) {
+        c.finish_reason = ev.finish_reason_text;
+        step.bytes += tool_stream_chunks(ev.index, ev);
+        if (!split_message(c.text).calls.empty()) c.finish_reason = last_finish_reason_ = "tool_calls";
+      }
+    } else if (has_payload) {
+      step.bytes += chunk(stream_choice(ev.index, ev, /*first=*/false));
+    }
   }
 }
 
@@ -188,9 +249,21 @@ std::string openai_formatter::final_body() const {
   for (size_t i = 0; i < order.size(); ++i) {
     const choice& c = choices_[order[i]];
     json ch{{"index", i}};
+    std::string finish_reason = c.finish_reason;
     if (opt_.kind == api_kind::chat) {
-      ch["message"] = {{"role", "assistant"}, {"content", c.text}, {"refusal", nullptr},
+      const message_parts parts = split_message(c.text);
+      ch["message"] = {{"role", "assistant"},
+                       {"content", parts.content ? json(*parts.content) : json(nullptr)},
+                       {"refusal", nullptr},
                        {"annotations", json::array()}};
+      if (!parts.calls.empty()) {
+        json calls = json::array();
+        for (size_t k = 0; k < parts.calls.size(); ++k)
+          calls.push_back({{"id", call_id(static_cast<int32_t>(i), k)}, {"type", "function"},
+                           {"function", {{"name", parts.calls[k].first}, {"arguments", parts.calls[k].second}}}});
+        ch["message"]["tool_calls"] = calls;
+        finish_reason = "tool_calls";
+      }
       ch["logprobs"] = opt_.logprobs ? chat_logprobs(c.logprobs) : json(nullptr);
     } else {
       const size_t prompt = order[i] / per_prompt;
@@ -198,7 +271,7 @@ std::string openai_formatter::final_body() const {
       offset = 0;
       ch["logprobs"] = opt_.logprobs ? completion_logprobs(c.logprobs, &offset) : json(nullptr);
     }
-    ch["finish_reason"] = c.finish_reason.empty() ? json(nullptr) : json(c.finish_reason);
+    ch["finish_reason"] = finish_reason.empty() ? json(nullptr) : json(finish_reason);
     choices.push_back(ch);
   }
   json body{{"id", opt_.id},

@@ -35,6 +35,10 @@ class openai_formatter {
                                      // highest cumulative logprob are returned
     bool logprobs = false;
     int32_t num_prompts = 1;         // completions with several prompts
+    // Chat with tools offered: the format to read calls in ("hermes",
+    // "llama3_json", "mistral"); empty = no tools. Streams are then held back
+    // per choice until it ends, and sent as content or tool_calls deltas.
+    std::string tool_call_format;
     std::vector<std::string> echo_prompts;  // completions echo: prompt texts, in order
   };
   explicit openai_formatter(options o);
@@ -59,6 +63,14 @@ class openai_formatter {
   std::string chunk(const std::string& choices_json) const;
   std::string stream_choice(int32_t index, const actors::generation_event& ev, bool first);
   std::string final_body() const;
+  // A finished choice's message: content and tool_calls (when tools are on).
+  struct message_parts {
+    std::optional<std::string> content;
+    std::vector<std::pair<std::string, std::string>> calls;  // (name, arguments JSON)
+  };
+  message_parts split_message(const std::string& text) const;
+  std::string tool_stream_chunks(int32_t index, const actors::generation_event& ev);
+  std::string call_id(int32_t choice, size_t k) const;
 
   options opt_;
   std::vector<choice> choices_;

@@ -206,7 +206,9 @@ std::optional<api_error> api_router::prepare(openai_request& req, api_kind kind,
   std::vector<int32_t> ids;
   if (chat_messages) {
     std::string err;
-    auto rendered = service_.render_chat(req.messages, /*add_generation_prompt=*/true, &err);
+    auto rendered = service_.render_chat_with_tools(
+        req.messages, req.tools.active() ? req.tools.tools_json : std::string(),
+        /*add_generation_prompt=*/true, &err);
     if (!rendered) {
       if (!m.has_chat_template) return no_chat_template(m.id, err);
       return invalid_request("Cannot render the messages with the chat template: " + err, prompt_param);
@@ -295,6 +297,13 @@ std::optional<api_error> api_router::prepare(openai_request& req, api_kind kind,
   r.params.return_logprobs = req.logprobs || req.best_of > req.n;
   r.params.num_top_logprobs = req.top_logprobs;
   r.params.guided_regex = req.structured.regex;
+  if (req.tools.forced()) {
+    if (!req.structured.regex.empty())
+      return invalid_request("'tool_choice' forcing a call cannot be combined with response_format "
+                             "or guided decoding.",
+                             "tool_choice");
+    if (auto e = forced_call_regex(req.tools, m.tool_call_format, &r.params.guided_regex)) return e;
+  }
   r.has_seed = req.has_seed;
   r.stop = req.stop;
   r.include_stop_str_in_output = req.include_stop_str_in_output;
@@ -324,6 +333,7 @@ http_out api_router::generation(const http_in& in, api_kind kind, const principa
   fo.stream = req.stream;
   fo.include_usage = req.stream && req.include_usage;
   fo.n = req.n;
+  if (req.tools.active()) fo.tool_call_format = service_.model().tool_call_format;
   fo.best_of = std::max(req.n, req.best_of);
   fo.num_prompts = 1 + static_cast<int32_t>(req.extra_prompts.size());
   fo.logprobs = req.logprobs;
