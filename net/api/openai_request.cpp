@@ -533,6 +533,7 @@ parse_result parse_response_create(std::string_view event_json) {
     }
     read_sampling(r, out);
     read_max_tokens(r, "max_output_tokens", out);
+    r.boolean("stream", &out->stream);  // POST /v1/responses (the WebSocket ignores it)
     read_generation_extras(r, event_json, out);
   });
 }

@@ -60,7 +60,11 @@ json usage_json(int32_t prompt, int32_t completion, int32_t cached) {
 
 }  // namespace
 
+openai_formatter::~openai_formatter() = default;
+
 openai_formatter::openai_formatter(options o) : opt_(std::move(o)) {
+  if (opt_.kind == api_kind::responses)
+    responses_ = std::make_unique<ws_response_formatter>(opt_.id, "", opt_.model, opt_.created_unix_s);
   opt_.best_of = std::max({1, opt_.n, opt_.best_of});
   choices_.resize(static_cast<size_t>(opt_.best_of) * std::max<int32_t>(1, opt_.num_prompts));
 }
@@ -188,7 +192,37 @@ void openai_formatter::on_choice_event(const actors::generation_event& ev, forma
   }
 }
 
+format_step openai_formatter::on_responses_event(const actors::generation_event& ev) {
+  format_step step;
+  std::vector<std::string> events;
+  if (!responses_started_) {
+    responses_started_ = true;
+    events.push_back(responses_->created_event());
+  }
+  if (ev.error != actors::service_error::none && !opt_.stream) {
+    step.complete = true;
+    step.error = from_service_error(ev.error, ev.error_message);
+    return step;
+  }
+  step.complete = responses_->on_event(ev, &events);
+  if (ev.done) {
+    prompt_tokens_ = ev.prompt_tokens;
+    completion_tokens_ = ev.completion_tokens;
+    last_finish_reason_ = ev.finish_reason_text.empty() ? "stop" : ev.finish_reason_text;
+  }
+  if (opt_.stream) {
+    for (const std::string& e : events) {
+      const json j = json::parse(e);
+      step.bytes += "event: " + j.value("type", std::string("message")) + "\ndata: " + e + "\n\n";
+    }
+  } else if (step.complete && !events.empty()) {
+    step.bytes = dump(json::parse(events.back())["response"]);  // the response.completed's response
+  }
+  return step;
+}
+
 format_step openai_formatter::on_event(const actors::generation_event& ev) {
+  if (opt_.kind == api_kind::responses) return on_responses_event(ev);
   format_step step;
   if (ev.error != actors::service_error::none) {
     api_error e = from_service_error(ev.error, ev.error_message);
@@ -320,12 +354,33 @@ std::string ws_response_formatter::created_event() {
   return stamp(dump(j));
 }
 
+std::string ws_response_formatter::message_item(const std::string& status) const {
+  json content = json::array();
+  if (status == "completed")
+    content.push_back({{"type", "output_text"}, {"text", text_}, {"annotations", json::array()}});
+  return dump(json{{"type", "message"}, {"id", item_id_}, {"status", status}, {"role", "assistant"},
+                   {"content", content}});
+}
+
+void ws_response_formatter::open_item(std::vector<std::string>* out) {
+  if (item_open_) return;
+  item_open_ = true;
+  out->push_back(stamp(dump(json{{"type", "response.in_progress"},
+                                 {"response", json::parse(response_object("in_progress", false))}})));
+  out->push_back(stamp(dump(json{{"type", "response.output_item.added"}, {"output_index", 0},
+                                 {"item", json::parse(message_item("in_progress"))}})));
+  out->push_back(stamp(dump(json{{"type", "response.content_part.added"}, {"item_id", item_id_},
+                                 {"output_index", 0}, {"content_index", 0},
+                                 {"part", {{"type", "output_text"}, {"text", ""}, {"annotations", json::array()}}}})));
+}
+
 bool ws_response_formatter::on_event(const actors::generation_event& ev, std::vector<std::string>* out) {
   if (ev.error != actors::service_error::none) {
     api_error e = from_service_error(ev.error, ev.error_message);
     out->push_back(ws_error_event(e, stream_id_));
     return true;
   }
+  open_item(out);
   // Responses streams have one output (index 0); the final event may stand
   // alone with index -1.
   if (ev.index == 0 && !ev.text_delta.empty()) {
@@ -340,6 +395,11 @@ bool ws_response_formatter::on_event(const actors::generation_event& ev, std::ve
   json done{{"type", "response.output_text.done"}, {"item_id", item_id_}, {"output_index", 0},
             {"content_index", 0}, {"text", text_}};
   out->push_back(stamp(dump(done)));
+  out->push_back(stamp(dump(json{{"type", "response.content_part.done"}, {"item_id", item_id_},
+                                 {"output_index", 0}, {"content_index", 0},
+                                 {"part", {{"type", "output_text"}, {"text", text_}, {"annotations", json::array()}}}})));
+  out->push_back(stamp(dump(json{{"type", "response.output_item.done"}, {"output_index", 0},
+                                 {"item", json::parse(message_item("completed"))}})));
   json completed{{"type", "response.completed"},
                  {"response", json::parse(response_object("completed", true))}};
   out->push_back(stamp(dump(completed)));

@@ -4,6 +4,7 @@
 // text_completion) ending in `data: [DONE]`; and the Responses WebSocket events.
 // Pure: no sockets, so every shape is unit-tested.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,13 +14,15 @@
 
 namespace troupe::net {
 
-enum class api_kind { chat, completion };
+enum class api_kind { chat, completion, responses };  // responses: POST /v1/responses
 
 struct format_step {
   std::string bytes;                 // to send now (SSE events, or the whole body when complete)
   bool complete = false;             // the response is finished after these bytes
   std::optional<api_error> error;    // non-streaming failure: answer this instead
 };
+
+class ws_response_formatter;
 
 class openai_formatter {
  public:
@@ -42,6 +45,7 @@ class openai_formatter {
     std::vector<std::string> echo_prompts;  // completions echo: prompt texts, in order
   };
   explicit openai_formatter(options o);
+  ~openai_formatter();
 
   format_step on_event(const actors::generation_event& ev);
 
@@ -72,6 +76,12 @@ class openai_formatter {
   std::string tool_stream_chunks(int32_t index, const actors::generation_event& ev);
   std::string call_id(int32_t choice, size_t k) const;
 
+  // POST /v1/responses: the Responses events (as on the WebSocket), framed
+  // as SSE `event:`/`data:` pairs, or the final response object.
+  format_step on_responses_event(const actors::generation_event& ev);
+  std::unique_ptr<ws_response_formatter> responses_;
+  bool responses_started_ = false;
+
   options opt_;
   std::vector<choice> choices_;
   std::string last_finish_reason_;
@@ -95,6 +105,11 @@ class ws_response_formatter {
  private:
   std::string response_object(const std::string& status, bool with_usage) const;
   std::string stamp(std::string type_and_fields);
+  // response.in_progress, output_item.added, content_part.added (once, before
+  // the first delta) and their .done counterparts at the end.
+  void open_item(std::vector<std::string>* out);
+  std::string message_item(const std::string& status) const;  // the output message, as JSON text
+  bool item_open_ = false;
 
   std::string response_id_, stream_id_, model_, item_id_;
   int64_t created_ = 0;

@@ -92,8 +92,10 @@ http_out api_router::handle(const http_in& in) {
     out.endpoint = endpoint;
     return out;
   };
-  if (in.method != r->method) return finish(error_reply(method_not_allowed(in.method, path, r->method)));
-  const bool generates = path == "/v1/chat/completions" || path == "/v1/completions";
+  const bool responses_post = path == "/v1/responses" && in.method == "POST";
+  if (in.method != r->method && !responses_post)
+    return finish(error_reply(method_not_allowed(in.method, path, r->method)));
+  const bool generates = path == "/v1/chat/completions" || path == "/v1/completions" || responses_post;
   const auto t0 = std::chrono::steady_clock::now();
   principal who;
   if (r->auth) {
@@ -119,6 +121,12 @@ http_out api_router::handle(const http_in& in) {
       if (!families.empty() && families.back() != '\n') families += '\n';
     }
     out.body = metrics_.render(families);
+    return finish(std::move(out));
+  }
+  if (responses_post) {
+    std::string requested_model;
+    http_out out = service_.ready() ? responses_generation(in, who, &requested_model) : error_reply(not_ready());
+    if (!out.generation) log_refusal(in, who, endpoint, requested_model, out.status, t0);
     return finish(std::move(out));
   }
   if (path == "/v1/responses")
@@ -350,6 +358,36 @@ http_out api_router::generation(const http_in& in, api_kind kind, const principa
   pending->stream = req.stream;
   pending->who = who;
   pending->endpoint = kind == api_kind::chat ? "/v1/chat/completions" : "/v1/completions";
+  http_out out;
+  out.generation = std::move(pending);
+  if (req.stream) out.content_type = "text/event-stream";
+  return out;
+}
+
+// POST /v1/responses: the WebSocket mode's request and events over HTTP
+// (SSE with `stream: true`, else the response object).
+http_out api_router::responses_generation(const http_in& in, const principal& who,
+                                          std::string* requested_model) {
+  parse_result parsed = parse_response_create(in.body);
+  if (auto* e = std::get_if<api_error>(&parsed)) return error_reply(*e);
+  openai_request& req = std::get<openai_request>(parsed);
+  *requested_model = req.model.empty() ? service_.model().id : req.model.substr(0, 256);
+  auto pending = std::make_shared<pending_generation>();
+  if (auto e = prepare(req, api_kind::chat, /*chat_messages=*/true, who, pending.get())) {
+    if (e->param == "messages") e->param = "input";
+    return error_reply(*e);
+  }
+  pending->request.request_id = new_id("resp_");
+  openai_formatter::options fo;
+  fo.kind = api_kind::responses;
+  fo.id = pending->request.request_id;
+  fo.model = pending->request.model;
+  fo.created_unix_s = now_unix_s();
+  fo.stream = req.stream;
+  pending->formatter = std::make_unique<openai_formatter>(fo);
+  pending->stream = req.stream;
+  pending->who = who;
+  pending->endpoint = "/v1/responses";
   http_out out;
   out.generation = std::move(pending);
   if (req.stream) out.content_type = "text/event-stream";
