@@ -16,6 +16,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include "actors/engine/model/model_path_check.hpp"
 #include "actors/log_actor.hpp"
 #include "actors/node/local_service.hpp"
 #include "cli/cli_args.hpp"
@@ -195,6 +196,11 @@ int run_serve(int argc, char** argv) {
     return 2;
   }
   if (cfg.model.path.empty()) cfg.model.path = default_model_dir();  // the bundled model
+  // Before the state folder, keys or certificates are created.
+  if (auto bad = engine::check_model_path(cfg.model.path)) {
+    std::fprintf(stderr, "troupe serve: %s\n", bad->c_str());
+    return 2;
+  }
 
   net::server_options opt;
   opt.limits = cfg.server;
