@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { withServer, check, finish, modelId, request, API_KEY, requireClient, skip } from './serve_lib.mjs';
 
-const probe = spawnSync('python3', ['-c', 'import jsonschema'], { encoding: 'utf8' });
+const probe = spawnSync('/usr/bin/python3', ['-c', 'import jsonschema'], { encoding: 'utf8' });
 if (probe.status !== 0) skip('python3-jsonschema is not installed');
 
 const { url, ca } = await withServer(import.meta.url);
@@ -98,7 +98,7 @@ for s in json.load(sys.stdin):
         print(s["where"], repr(s["text"][:200]), str(e).splitlines()[0])
 sys.exit(1 if bad else 0)
 `;
-const v = spawnSync('python3', ['-c', py], { input: JSON.stringify(samples), encoding: 'utf8' });
+const v = spawnSync('/usr/bin/python3', ['-c', py], { input: JSON.stringify(samples), encoding: 'utf8' });
 check(v.status === 0, `every output validates against its schema (python jsonschema):\n${v.stdout}${v.stderr}`);
 check(samples.length >= 2 * schemas.length, `enough samples (${samples.length})`);
 check(finishedStop >= schemas.length, `most schema outputs end by themselves (${finishedStop} stop)`);
@@ -119,7 +119,7 @@ bad = [s for s in json.load(sys.stdin) if not re.fullmatch(s["pattern"], s["text
 for s in bad: print(s)
 sys.exit(1 if bad else 0)
 `;
-const vr = spawnSync('python3', ['-c', pyre], { input: JSON.stringify(rx), encoding: 'utf8' });
+const vr = spawnSync('/usr/bin/python3', ['-c', pyre], { input: JSON.stringify(rx), encoding: 'utf8' });
 check(vr.status === 0, `guided_regex outputs fullmatch (python re):\n${vr.stdout}${vr.stderr}`);
 for (const seed of [1, 2, 3]) {
   const choices = ['Paris', 'London', 'New York City'];

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { withServer, check, finish, modelId, API_KEY, requireClient, skip, request } from './serve_lib.mjs';
 
-const probe = spawnSync('python3', ['-c', 'import jsonschema'], { encoding: 'utf8' });
+const probe = spawnSync('/usr/bin/python3', ['-c', 'import jsonschema'], { encoding: 'utf8' });
 if (probe.status !== 0) skip('python3-jsonschema is not installed');
 const qwen = path.join(process.env.TROUPE_SOURCE_DIR || '.', 'tests/data/models/tiny-qwen2');
 const { url, ca } = await withServer(import.meta.url, ['--model', qwen]);
@@ -115,6 +115,6 @@ for s in json.load(sys.stdin):
         print(s["where"], repr(s["text"][:200]), str(e).splitlines()[0])
 sys.exit(1 if bad else 0)
 `;
-const v = spawnSync('python3', ['-c', py], { input: JSON.stringify(samples), encoding: 'utf8' });
+const v = spawnSync('/usr/bin/python3', ['-c', py], { input: JSON.stringify(samples), encoding: 'utf8' });
 check(samples.length >= 5 && v.status === 0, `${samples.length} call arguments validate against their tool schemas:\n${v.stdout}${v.stderr}`);
 finish();
