@@ -29,7 +29,7 @@ const chatFields = [
   ['stream_options', { include_usage: true, include_obfuscation: false }, 'ok'], ['stop', ['a', 'b', 'c', 'd', 'e'], 'ok'],
   ['max_completion_tokens', 3, 'ok'], ['max_tokens', 3, 'ok'], ['presence_penalty', 0.1, 'ok'],
   ['frequency_penalty', 0.1, 'ok'], ['logit_bias', { 1: 5 }, 'ok'], ['logprobs', true, 'ok'], ['seed', 1, 'ok'],
-  ['response_format', { type: 'text' }, 'ok'], ['tools', [fn], 400], ['tool_choice', 'none', 'ok'],
+  ['response_format', { type: 'text' }, 'ok'], ['tools', [fn], 'ok'], ['tool_choice', 'none', 'ok'], ['tool_choice', 'auto', 'ok'],
   ['tool_choice', 'required', 400], ['parallel_tool_calls', true, 'ok'], ['user', 'u-1', 'ok'],
   ['safety_identifier', 's', 'ok'], ['prompt_cache_key', 'k', 'ok'], ['metadata', { a: 'b' }, 'ok'],
   ['store', false, 'ok'], ['store', true, 400], ['service_tier', 'auto', 'ok'], ['reasoning_effort', 'low', 'ok'],
@@ -85,8 +85,13 @@ for (const [field, value] of badValues) {
   check(r.status === 400 && r.json.error.param === 'best_of', 'best_of < n refused');
   const s = await post('/v1/completions', { model, prompt: 'hi', best_of: 2, stream: true });
   check(s.status === 400 && s.json.error.param === 'best_of', 'best_of > n with stream refused');
-  const t = await post('/v1/chat/completions', { model, messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }, { role: 'user', content: 'x' }] });
-  check(t.status === 400 && t.json.error.param === 'messages[0].tool_calls', 'assistant tool_calls in history refused, naming the message');
+  const calls = [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }];
+  const t = await post('/v1/chat/completions', { model, max_tokens: 2, messages: [{ role: 'assistant', content: null, tool_calls: calls }, { role: 'tool', tool_call_id: 'c', content: '1' }, { role: 'user', content: 'x' }] });
+  check(t.status === 200, `assistant tool_calls and tool results in the history are served: ${t.body.slice(0, 200)}`);
+  const u = await post('/v1/chat/completions', { model, max_tokens: 2, messages: [{ role: 'user', content: 'x', tool_calls: calls }] });
+  check(u.status === 400 && u.json.error.param === 'messages[0].tool_calls', 'tool_calls on a user message: 400 naming it');
+  const badArgs = await post('/v1/chat/completions', { model, max_tokens: 2, messages: [{ role: 'assistant', tool_calls: [{ type: 'function', function: { name: 'f', arguments: '{not json' } }] }] });
+  check(badArgs.status === 400 && badArgs.json.error.param === 'messages[0].tool_calls[0].function.arguments', 'tool call arguments that are not JSON: 400 naming them');
 }
 
 // What the extras do. The reference is the server's own greedy output.
