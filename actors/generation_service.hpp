@@ -16,6 +16,13 @@ namespace troupe::actors {
 struct chat_message {
   std::string role;
   std::string content;
+  // Tool calling: an assistant message's calls as a JSON array of
+  // {"id","type":"function","function":{"name","arguments":{…}}} (arguments
+  // parsed into an object, as vLLM gives them to templates); a tool message's
+  // call id and function name. Empty when absent.
+  std::string tool_calls_json;
+  std::string tool_call_id;
+  std::string name;
 };
 
 struct generation_request {
@@ -29,8 +36,13 @@ struct generation_request {
   bool add_special_tokens = true;
   engine::sampling_params params;    // seed may be left 0 with has_seed=false
   bool has_seed = false;
-  std::vector<std::string> stop;     // stop strings, never emitted
-  int32_t n = 1;                     // choices, each its own sequence
+  std::vector<std::string> stop;     // stop strings, never emitted…
+  bool include_stop_str_in_output = false;  // …unless this is set (vLLM)
+  int32_t n = 1;                     // choices per prompt, each its own sequence
+  // /v1/completions with several prompts: prompts 1.. (prompt 0 is
+  // prompt_token_ids); choice i runs prompt i / n. Usage counts each prompt once.
+  std::vector<std::vector<int32_t>> extra_prompt_token_ids;
+  std::string user;                  // the client's `user` field (request log), may be empty
   std::string principal;             // who asked (for logs/limits), never a secret
   std::string user;                  // the OpenAI `user` field (end user named by the app), for logs
 };
@@ -77,6 +89,10 @@ struct model_info {
   int64_t created = 0;
   int32_t max_model_len = 0;
   bool has_chat_template = false;
+  int32_t vocab_size = 0;            // token ids are < this (0 = unknown)
+  // How the chat template's model writes tool calls: "hermes",
+  // "llama3_json" or "mistral" (actors/engine/chat/tool_calls.hpp).
+  std::string tool_call_format = "llama3_json";
   // Sampling defaults from the checkpoint's generation_config.json, applied
   // to requests that leave the field out.
   std::optional<float> default_temperature, default_top_p, default_repetition_penalty;
@@ -114,6 +130,19 @@ class generation_service {
                                                  const std::vector<chat_message>& messages,
                                                  bool add_generation_prompt,
                                                  std::string* error) const = 0;
+
+  // The same with tool definitions (a JSON array of OpenAI tools, as text)
+  // given to the template as `tools`, as transformers'
+  // apply_chat_template(tools=…) does. Empty tools_json = render_chat.
+  virtual std::optional<std::string> render_chat_with_tools(const std::string& model,
+                                                            const std::vector<chat_message>& messages,
+                                                            const std::string& tools_json,
+                                                            bool add_generation_prompt,
+                                                            std::string* error) const {
+    if (tools_json.empty()) return render_chat(model, messages, add_generation_prompt, error);
+    *error = "this server cannot render tool definitions";
+    return std::nullopt;
+  }
 
   // Validates and admits a request synchronously (so the caller can answer 400 /
   // 503 before any byte is sent), then streams events to sink. On error nothing

@@ -78,7 +78,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sampling_params& x) {
   return f(caf::meta::type_name("troupe.sampling_params"), x.temperature, x.top_k, x.top_p,
            x.min_p, x.repetition_penalty, x.presence_penalty, x.frequency_penalty, x.seed,
-           x.max_tokens, x.ignore_eos, x.stop_token_ids, x.num_top_logprobs, x.return_logprobs);
+           x.max_tokens, x.ignore_eos, x.stop_token_ids, x.num_top_logprobs, x.return_logprobs,
+           x.logit_bias_token_ids, x.logit_bias_values, x.guided_regex);
 }
 
 template <class Inspector>

@@ -24,6 +24,7 @@ struct choice_state {
   int32_t num_attempts = 0;
   std::vector<int32_t> produced;       // every token the engine produced for it
   std::optional<clock_type::time_point> orphaned_since;  // failed over, no worker found yet
+  int32_t prompt_index = 0;            // which prompt of the request it continues
   std::optional<engine::incremental_detokenizer> detok;
   std::optional<engine::stop_matcher> stops;
   bool finished = false;
@@ -74,6 +75,20 @@ void detach_choice(request_pointer self, choice_state& c) {
   self->state.args.workers->release(c.worker_id);
   self->send(self->state.args.dispatcher, unwatch_atom::value, c.engine_id);
   c.worker_id = 0;
+}
+
+std::string engine_refusal_message(int32_t err) {
+  switch (static_cast<engine::add_error>(err)) {
+    case engine::add_error::queue_full:
+      return "The engine is currently overloaded, please try again later.";
+    case engine::add_error::unsupported:
+      return "This engine cannot apply logit_bias or structured output (guided decoding) on its "
+             "executor.";
+    case engine::add_error::bad_grammar:
+      return "The structured-output grammar does not compile.";
+    default:
+      return "The engine refused the request.";
+  }
 }
 
 void finish_choice(request_pointer self, int32_t index, engine::finish_reason reason,
@@ -153,14 +168,15 @@ void on_submit_refused(request_pointer self, int32_t index, int32_t worker_id, i
     submit_choice(self, index);
     return;
   }
-  fail_choice(self, index, service_error::bad_request, "The engine refused the request.");
+  fail_choice(self, index, service_error::bad_request, engine_refusal_message(err));
 }
 
 void submit_choice(request_pointer self, int32_t index) {
   auto& st = self->state;
   auto& c = st.choices[index];
   const auto& req = st.args.request;
-  std::vector<int32_t> tokens = req.prompt_token_ids;
+  std::vector<int32_t> tokens =
+      c.prompt_index == 0 ? req.prompt_token_ids : req.extra_prompt_token_ids[c.prompt_index - 1];
   tokens.insert(tokens.end(), c.produced.begin(), c.produced.end());
   auto routed = st.args.workers->route(req.model, tokens, c.failed_workers);
   if (!routed && !c.failed_workers.empty()) {
@@ -185,7 +201,7 @@ void submit_choice(request_pointer self, int32_t index) {
                       : "No worker of model '" + req.model + "' can take the request now.");
     return;
   }
-  const std::string base = st.args.request.n == 1 ? req.request_id
+  const std::string base = st.choices.size() == 1 ? req.request_id
                                                   : req.request_id + "-" + std::to_string(index);
   c.engine_id = c.num_attempts == 0 ? base : base + "~" + std::to_string(c.num_attempts);
   ++c.num_attempts;
@@ -237,7 +253,9 @@ void on_output(request_pointer self, engine::request_output& out) {
   }
   // A resumed submission reports the same prompt length (its resumed tokens
   // count as output); its cache hits are the worker's business, not usage.
-  if ((index == 0 || st.num_prompt_tokens == 0) && c.num_attempts == 1) {
+  // Several prompts: usage was summed once at the start.
+  if (st.args.request.extra_prompt_token_ids.empty() && (index == 0 || st.num_prompt_tokens == 0) &&
+      c.num_attempts == 1) {
     st.num_prompt_tokens = out.num_prompt_tokens;
     st.num_cached_prompt_tokens = out.num_cached_prompt_tokens;
   }
@@ -286,15 +304,25 @@ request_actor::behavior_type request_impl(request_pointer self, request_actor_ar
   st.started = clock_type::now();
   st.last_token_at = st.started;
   const auto& req = st.args.request;
-  const int32_t n = std::max(1, req.n);
+  const int32_t per_prompt = std::max(1, req.n);
+  const int32_t num_prompts = 1 + static_cast<int32_t>(req.extra_prompt_token_ids.size());
+  const int32_t n = per_prompt * num_prompts;
+  const auto prompt_of = [&req, per_prompt](int32_t i) -> const std::vector<int32_t>& {
+    return i < per_prompt ? req.prompt_token_ids : req.extra_prompt_token_ids[i / per_prompt - 1];
+  };
   st.choices.resize(n);
   st.num_unfinished = n;
   st.args.metrics->prompt_tokens_total += static_cast<int64_t>(req.prompt_token_ids.size());
   self->set_down_handler([self](const caf::down_msg& dm) { on_worker_failed(self, dm.source, std::nullopt); });
+  if (num_prompts > 1) {  // usage: every prompt once (engine reports are per sequence)
+    st.num_prompt_tokens = static_cast<int32_t>(req.prompt_token_ids.size());
+    for (const auto& p : req.extra_prompt_token_ids) st.num_prompt_tokens += static_cast<int32_t>(p.size());
+  }
   for (int32_t i = 0; i < n; ++i) {
     auto& c = st.choices[i];
     c.detok.emplace(st.args.model->tokenizer, true);
-    c.stops.emplace(req.stop);
+    c.stops.emplace(req.stop, req.include_stop_str_in_output);
+    c.prompt_index = i / per_prompt;
   }
   for (int32_t i = 0; i < n; ++i) submit_choice(self, i);
   return {

@@ -26,6 +26,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include "actors/engine/model/model_path_check.hpp"
 #include "actors/log_actor.hpp"
 #include "actors/node/config_mapping.hpp"
 #include "actors/persistence/key_store.hpp"
@@ -313,6 +314,11 @@ int run_edge(edge_role role, int argc, char** argv) {
     return 2;
   }
   if (cfg.model.path.empty()) cfg.model.path = default_model_dir();  // the bundled model
+  // Before the state folder, keys or certificates are created.
+  if (auto bad = engine::check_model_path(cfg.model.path)) {
+    std::fprintf(stderr, "troupe serve: %s\n", bad->c_str());
+    return 2;
+  }
 
   net::server_options opt;
   opt.limits = cfg.server;

@@ -97,6 +97,14 @@ struct cuda_executor::impl {
   int32_t* dev_penalty = nullptr;
   int32_t* host_penalty = nullptr;
   size_t penalty_capacity = 0;
+  // Logit bias (ids then values) and grammar masks, grown on demand; device
+  // copies of step_batch's bias_* and allowed_token_masks.
+  char* dev_edits = nullptr;
+  char* host_edits = nullptr;
+  size_t edits_capacity = 0;
+  bool any_edit = false;
+  size_t edit_mask_offset = 0;
+  int32_t edit_mask_words = 0;
 
   std::map<int32_t, cudaGraphExec_t> graphs;
 
@@ -119,6 +127,8 @@ struct cuda_executor::impl {
     if (host_out != nullptr) cudaFreeHost(host_out);
     if (dev_penalty != nullptr) cudaFree(dev_penalty);
     if (host_penalty != nullptr) cudaFreeHost(host_penalty);
+    if (dev_edits != nullptr) cudaFree(dev_edits);
+    if (host_edits != nullptr) cudaFreeHost(host_edits);
     if (stream != nullptr) cudaStreamDestroy(stream);
   }
 

@@ -149,6 +149,11 @@ std::string cuda_executor::impl::upload(const step_batch& b, int32_t padded, int
         r.penalty_end = b.penalty_offsets[s + 1];
         r.penalty_output_begin = r.penalty_begin + b.penalty_prompt_lens[s];
       }
+      if (b.bias_offsets.size() == static_cast<size_t>(S) + 1) {
+        r.bias_begin = b.bias_offsets[s];
+        r.bias_end = b.bias_offsets[s + 1];
+      }
+      r.has_mask = s < static_cast<int32_t>(b.has_token_mask.size()) && b.has_token_mask[s] ? 1 : 0;
     } else {
       r.temperature = 0.0f;
     }
@@ -170,6 +175,27 @@ std::string cuda_executor::impl::upload(const step_batch& b, int32_t padded, int
     }
     std::memcpy(host_penalty, b.penalty_token_ids.data(), n * 4);
     TROUPE_CUDA_TRY(cudaMemcpyAsync(dev_penalty, host_penalty, n * 4, cudaMemcpyHostToDevice, stream));
+  }
+
+  // Logit bias and grammar masks: one buffer, [bias ids][bias values][masks].
+  any_edit = !b.bias_token_ids.empty() || !b.allowed_token_masks.empty();
+  if (any_edit) {
+    const size_t nb = b.bias_token_ids.size();
+    const size_t mask_off = (nb * 8 + 15) / 16 * 16;
+    const size_t total = mask_off + b.allowed_token_masks.size() * 4;
+    if (total > edits_capacity) {
+      if (dev_edits != nullptr) cudaFree(dev_edits);
+      if (host_edits != nullptr) cudaFreeHost(host_edits);
+      edits_capacity = std::max(total, edits_capacity * 2);
+      TROUPE_CUDA_TRY(cudaMalloc(reinterpret_cast<void**>(&dev_edits), edits_capacity));
+      TROUPE_CUDA_TRY(cudaMallocHost(reinterpret_cast<void**>(&host_edits), edits_capacity));
+    }
+    std::memcpy(host_edits, b.bias_token_ids.data(), nb * 4);
+    std::memcpy(host_edits + nb * 4, b.bias_values.data(), nb * 4);
+    std::memcpy(host_edits + mask_off, b.allowed_token_masks.data(), b.allowed_token_masks.size() * 4);
+    edit_mask_offset = mask_off;
+    edit_mask_words = b.mask_words;
+    TROUPE_CUDA_TRY(cudaMemcpyAsync(dev_edits, host_edits, total, cudaMemcpyHostToDevice, stream));
   }
 
   // Only the used prefix of each region travels.
@@ -276,6 +302,13 @@ std::string cuda_executor::impl::step(const step_batch& b, step_result& r) {
   sa.max_top_logprobs = max_top;
   sa.any_penalty = any_penalty;
   sa.any_random = any_random;
+  if (any_edit) {
+    sa.any_edit = true;
+    sa.bias_token_ids = reinterpret_cast<const int32_t*>(dev_edits);
+    sa.bias_values = reinterpret_cast<const float*>(dev_edits + b.bias_token_ids.size() * 4);
+    sa.allowed_masks = edit_mask_words > 0 ? reinterpret_cast<const uint32_t*>(dev_edits + edit_mask_offset) : nullptr;
+    sa.mask_words = edit_mask_words;
+  }
   sa.out_token_ids = reinterpret_cast<int32_t*>(dev_out + out.token_ids);
   sa.out_logprobs = reinterpret_cast<float*>(dev_out + out.logprobs);
   sa.out_top_ids = reinterpret_cast<int32_t*>(dev_out + out.top_ids);

@@ -59,6 +59,20 @@ struct step_batch {
   std::vector<int32_t> penalty_offsets;
   std::vector<int32_t> penalty_prompt_lens;  // [num_seqs]
 
+  // Logit bias (OpenAI logit_bias), [num_seqs + 1] offsets into the parallel
+  // arrays bias_token_ids / bias_values; added to the raw logits of sequence
+  // s before penalties. Empty when no sequence has a bias.
+  std::vector<int32_t> bias_offsets;
+  std::vector<int32_t> bias_token_ids;
+  std::vector<float> bias_values;
+  // Grammar masks (structured output): [num_seqs, mask_words] bits, bit t of
+  // row s set = token t allowed; tokens not allowed get -inf before
+  // penalties. has_token_mask[s] == 0 means row s is unconstrained. Empty
+  // when no sequence has a mask.
+  int32_t mask_words = 0;
+  std::vector<uint32_t> allowed_token_masks;
+  std::vector<uint8_t> has_token_mask;  // [num_seqs]
+
   // Return fp32 logits for every token row (perplexity, tests) in addition to
   // sampling. Off in serving.
   bool return_all_logits = false;

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12 only, whatever Troupe needs that is not there yet.
 # Idempotent: asks apt-get only for absent packages. `--test` adds what the
-# test suite uses (real servers and clients: PostgreSQL, sqlite3, jinja2, curl,
+# test suite uses (real servers and clients: PostgreSQL, sqlite3, jinja2, jsonschema, curl,
 # Node.js for the OpenAI SDK and ws clients).
 set -euo pipefail
 build_pkgs=(cmake ninja-build g++ pkg-config ccache openssl
   libcaf-dev libboost1.81-dev libboost-json1.81-dev libssl-dev nlohmann-json3-dev
   libsqlite3-dev libpcre2-dev libutf8proc-dev libtomlplusplus-dev libpq-dev libgtest-dev)
-test_pkgs=(sqlite3 postgresql python3 python3-jinja2 curl nginx-light gnuplot-nox haproxy prometheus)
+test_pkgs=(sqlite3 postgresql python3 python3-jinja2 python3-jsonschema curl nginx-light gnuplot-nox haproxy prometheus)
 pkgs=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then
   pkgs+=("${test_pkgs[@]}")

@@ -6,6 +6,7 @@
 #include "actors/engine/kv/kv_cache_manager.hpp"
 #include "actors/engine/sched/batch_builder.hpp"
 #include "actors/engine/sched/scheduler.hpp"
+#include "actors/engine/structured/token_grammar.hpp"
 
 namespace troupe::engine {
 namespace {
@@ -87,7 +88,8 @@ struct engine::impl {
         options(sanitized(o)),
         max_model_len(effective_max_model_len(*exec, options)),
         kv(exec->num_kv_blocks(), exec->block_size(), options.enable_prefix_caching),
-        sched({options.policy, options.max_num_seqs, options.max_num_batched_tokens}, kv) {}
+        sched({options.policy, options.max_num_seqs, options.max_num_batched_tokens}, kv),
+        grammars(options.vocabulary) {}
 
   // Appends the sampled token of scheduled sequence `seq`, finishing the
   // request when a stop condition holds.
@@ -100,6 +102,7 @@ struct engine::impl {
   kv_cache_manager kv;
   scheduler sched;
   std::vector<request_output> aborted_outputs;  // reported by the next step()
+  structured::grammar_cache grammars;
 };
 
 request_output engine::impl::accept_token(const scheduled_request& s, int32_t seq,
@@ -120,6 +123,12 @@ request_output engine::impl::accept_token(const scheduled_request& s, int32_t se
     out.logprobs.push_back(logprob_of(result, seq, token, r.params.num_top_logprobs));
   }
   out.finished = stop_reason(r, token, max_model_len);
+  if (r.grammar && out.finished == finish_reason::none) {
+    // The mask only let through tokens that keep a match possible; a whole
+    // match that nothing can extend ends the output (no end token needed).
+    r.grammar_state = r.grammar->advance(r.grammar_state, token);
+    if (r.grammar_state < 0 || r.grammar->complete(r.grammar_state)) out.finished = finish_reason::stop;
+  }
   if (out.finished != finish_reason::none) {
     sched.finish(r.request_id, finished_status(out.finished));
   }
@@ -145,9 +154,24 @@ add_error engine::add_request(engine_request request) {
   for (int32_t t : request.prompt_token_ids) {
     if (t < 0 || (vocab_size > 0 && t >= vocab_size)) return add_error::bad_params;
   }
+  const sampling_params& p = request.params;
+  if (p.logit_bias_token_ids.size() != p.logit_bias_values.size()) return add_error::bad_params;
+  for (int32_t t : p.logit_bias_token_ids)
+    if (t < 0 || (vocab_size > 0 && t >= vocab_size)) return add_error::bad_params;
+  if ((!p.logit_bias_token_ids.empty() || !p.guided_regex.empty()) &&
+      !impl_->exec->supports_token_masks())
+    return add_error::unsupported;
   if (impl_->sched.num_waiting() >= impl_->options.max_waiting) return add_error::queue_full;
+  std::shared_ptr<const structured::token_grammar> grammar;
+  if (!p.guided_regex.empty()) {
+    if (!impl_->grammars.has_vocabulary()) return add_error::unsupported;
+    std::string error;
+    grammar = impl_->grammars.get(p.guided_regex, &error);
+    if (!grammar) return add_error::bad_grammar;
+  }
 
   auto state = std::make_unique<request_state>();
+  state->grammar = std::move(grammar);
   state->request_id = std::move(request.request_id);
   state->params = std::move(request.params);
   state->num_prompt_tokens = num_tokens - request.num_resumed_output_tokens;
@@ -176,7 +200,7 @@ std::vector<request_output> engine::step() {
       s.request->queue_time_ms =
           std::chrono::duration<double, std::milli>(now - s.request->arrived_at).count();
   }
-  const gpu::step_batch batch = build_step_batch(plan, impl_->kv.block_size());
+  const gpu::step_batch batch = build_step_batch(plan, impl_->kv.block_size(), impl_->max_model_len);
   const gpu::step_result result = impl_->exec->execute(batch);
   impl_->sched.update_after_step(plan);
   for (int32_t seq = 0; seq < batch.num_seqs; ++seq) {

@@ -9,6 +9,7 @@
 #include "actors/engine/exec/executor.hpp"
 #include "actors/engine/sched/batching_policy.hpp"
 #include "actors/engine/sched/request.hpp"
+#include "actors/engine/structured/token_vocabulary.hpp"
 
 namespace troupe::engine {
 
@@ -19,12 +20,22 @@ struct engine_options {
   int32_t max_model_len = 0;               // 0 => the model's max_position_embeddings
   bool enable_prefix_caching = true;
   int32_t max_waiting = 1024;              // admission queue bound; beyond it add_request fails
+  // Token byte strings for structured output (guided_regex); without it
+  // such requests are refused with add_error::unsupported.
+  std::shared_ptr<const structured::token_vocabulary> vocabulary;
 };
 
-// draining: the worker is shutting down and admits nothing new (the caller
-// routes the request to another worker).
-enum class add_error { none, prompt_empty, prompt_too_long, queue_full, duplicate_id, bad_params,
-                       draining };
+enum class add_error {
+  none,
+  prompt_empty,
+  prompt_too_long,
+  queue_full,
+  duplicate_id,
+  bad_params,
+  draining,       // the worker is shutting down and admits nothing new (routed elsewhere)
+  unsupported,  // logit_bias / guided_regex on an executor or engine that cannot apply them
+  bad_grammar,  // guided_regex does not compile
+};
 
 struct engine_stats {
   int32_t num_running = 0;

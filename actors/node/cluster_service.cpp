@@ -4,6 +4,7 @@
 #include <mutex>
 #include <random>
 
+#include "actors/engine/chat/tool_calls.hpp"
 #include "actors/node/cluster_state.hpp"
 #include "actors/node/membership_actor.hpp"
 #include "actors/node/output_dispatcher.hpp"
@@ -29,6 +30,8 @@ model_info info_of(const model_bundle& m) {
   info.created = m.created_unix_s;
   info.max_model_len = m.max_model_len;
   info.has_chat_template = m.chat_template.has_value();
+  info.vocab_size = m.tokenizer.vocab_size();
+  info.tool_call_format = engine::to_string(m.tool_call_format);
   info.default_temperature = m.generation.temperature;
   info.default_top_p = m.generation.top_p;
   info.default_top_k = m.generation.top_k;
@@ -128,6 +131,14 @@ class gateway_node final : public cluster_service {
                                          const std::vector<chat_message>& messages,
                                          bool add_generation_prompt,
                                          std::string* error) const override {
+    return render_chat_with_tools(model, messages, "", add_generation_prompt, error);
+  }
+
+  std::optional<std::string> render_chat_with_tools(const std::string& model,
+                                                    const std::vector<chat_message>& messages,
+                                                    const std::string& tools_json,
+                                                    bool add_generation_prompt,
+                                                    std::string* error) const override {
     auto m = state_->find_model(model);
     if (!m) {
       *error = "The model '" + model + "' is not served here.";
@@ -139,10 +150,18 @@ class gateway_node final : public cluster_service {
       return std::nullopt;
     }
     nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
-    for (const auto& msg : messages) msgs.push_back({{"role", msg.role}, {"content", msg.content}});
+    for (const auto& msg : messages) {
+      nlohmann::ordered_json j = {{"role", msg.role}, {"content", msg.content}};
+      if (!msg.tool_calls_json.empty()) j["tool_calls"] = nlohmann::ordered_json::parse(msg.tool_calls_json);
+      if (!msg.tool_call_id.empty()) j["tool_call_id"] = msg.tool_call_id;
+      if (!msg.name.empty()) j["name"] = msg.name;
+      msgs.push_back(std::move(j));
+    }
+    std::optional<nlohmann::ordered_json> tools;
+    if (!tools_json.empty()) tools = nlohmann::ordered_json::parse(tools_json);
     return engine::render_chat(*m->chat_template, msgs, add_generation_prompt,
                                m->tokenizer_config.bos_token.value_or(""),
-                               m->tokenizer_config.eos_token.value_or(""), std::nullopt, error);
+                               m->tokenizer_config.eos_token.value_or(""), tools, error);
   }
 
   service_error start(generation_request request, event_sink sink,
@@ -160,7 +179,8 @@ class gateway_node final : public cluster_service {
       *error_message = "No worker of model '" + model->id + "' is available now; try again later.";
       return service_error::overloaded;
     }
-    const int32_t n = std::max(1, request.n);
+    // Sequences it will run: n per prompt.
+    const int32_t n = std::max(1, request.n) * (1 + static_cast<int32_t>(request.extra_prompt_token_ids.size()));
     if (state_->in_flight.fetch_add(n) + n > options_.max_in_flight) {
       state_->in_flight -= n;
       ++state_->metrics->requests_rejected_overload;

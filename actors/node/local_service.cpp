@@ -1,6 +1,7 @@
 #include "actors/node/local_service.hpp"
 
 #include "actors/engine/exec/cpu_executor.hpp"
+#include "actors/engine/structured/token_vocabulary.hpp"
 #include "actors/node/cluster_service.hpp"
 #include "actors/node/model_bundle.hpp"
 #ifdef TROUPE_HAVE_CUDA
@@ -55,8 +56,14 @@ std::optional<loaded_worker> load_worker(const node_options& options, std::strin
   info->executor = exec->name();
   info->block_size = options.block_size;
   info->max_num_seqs = options.engine.max_num_seqs;
+  // The worker masks tokens for guided decoding: it needs each token's bytes.
+  auto tokenizer = engine::tokenizer::from_json_text(info->tokenizer_json, error);
+  if (!tokenizer) return std::nullopt;
+  engine::engine_options engine_options = options.engine;
+  engine_options.vocabulary =
+      engine::structured::vocabulary_from_tokenizer(*tokenizer, exec->spec().vocab_size);
   loaded_worker w;
-  w.engine = std::make_unique<engine::engine>(std::move(exec), options.engine);
+  w.engine = std::make_unique<engine::engine>(std::move(exec), engine_options);
   info->max_model_len = w.engine->max_model_len();
   w.info = std::move(*info);
   return w;

@@ -47,6 +47,7 @@ bool fill_bundle(model_bundle& bundle, const std::string& where, const std::stri
       return false;
     }
     bundle.chat_template = std::move(*tmpl);
+    bundle.tool_call_format = engine::detect_tool_call_format(template_source);
   }
   if (!generation_config_json.empty()) {
     auto gen = engine::parse_generation_config(generation_config_json, error);

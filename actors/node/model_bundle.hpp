@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "actors/engine/chat/chat_template.hpp"
+#include "actors/engine/chat/tool_calls.hpp"
 #include "actors/engine/model/generation_config.hpp"
 #include "actors/engine/tokenizer/tokenizer.hpp"
 #include "actors/engine/tokenizer/tokenizer_config.hpp"
@@ -21,6 +22,7 @@ struct model_bundle {
   engine::tokenizer tokenizer;
   engine::tokenizer_config tokenizer_config;
   std::optional<engine::chat_template> chat_template;
+  engine::tool_call_format tool_call_format = engine::tool_call_format::llama3_json;  // from the template text
   engine::generation_config generation;
   std::vector<int32_t> eos_token_ids;
   int32_t max_model_len = 0;

@@ -155,8 +155,24 @@ __global__ void penalty_kernel(sampling_args a, float* scores, uint32_t* counts)
   const int32_t r = blockIdx.x;
   const sampling_row p = a.rows[r];
   const int64_t base = static_cast<int64_t>(r) * a.vocab_size;
-  for (int32_t i = threadIdx.x; i < a.vocab_size; i += blockDim.x)
-    scores[base + i] = a.logits[base + i];
+  if (p.has_mask && a.allowed_masks != nullptr) {
+    const uint32_t* m = a.allowed_masks + static_cast<int64_t>(r) * a.mask_words;
+    for (int32_t i = threadIdx.x; i < a.vocab_size; i += blockDim.x) {
+      const bool ok = (i >> 5) < a.mask_words && ((m[i >> 5] >> (i & 31)) & 1u);
+      scores[base + i] = ok ? a.logits[base + i] : -INFINITY;
+    }
+  } else {
+    for (int32_t i = threadIdx.x; i < a.vocab_size; i += blockDim.x)
+      scores[base + i] = a.logits[base + i];
+  }
+  if (p.bias_end > p.bias_begin) {
+    __syncthreads();
+    // Bias ids are distinct (a JSON object's keys), so no two threads add to one id.
+    for (int32_t j = p.bias_begin + threadIdx.x; j < p.bias_end; j += blockDim.x) {
+      const int32_t t = a.bias_token_ids[j];
+      if (t >= 0 && t < a.vocab_size) scores[base + t] = __fadd_rn(scores[base + t], a.bias_values[j]);
+    }
+  }
   const bool rep = repetition_active(p);
   const bool additive = p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f;
   if (!rep && !additive) return;
@@ -354,7 +370,7 @@ cudaError_t launch_sampling(const sampling_args& a, void* workspace, size_t work
 
   logprob_stats_kernel<<<a.num_rows, kThreads, 0, stream>>>(a, log_sum);
   const float* chosen_scores = a.logits;
-  if (a.any_penalty) {
+  if (a.any_penalty || a.any_edit) {
     penalty_kernel<<<a.num_rows, 512, 0, stream>>>(a, scores, counts);
     chosen_scores = scores;
   }

@@ -47,12 +47,25 @@ struct sampling_row {
   int32_t penalty_begin = 0;
   int32_t penalty_output_begin = 0;
   int32_t penalty_end = 0;
+  // Logit bias entries [bias_begin, bias_end) of sampling_args::bias_*;
+  // has_mask: row r of sampling_args::allowed_masks applies.
+  int32_t bias_begin = 0;
+  int32_t bias_end = 0;
+  int32_t has_mask = 0;
 };
 
 struct sampling_args {
   const float* logits = nullptr;        // [num_rows, vocab_size] raw logits (not modified)
   const sampling_row* rows = nullptr;   // [num_rows]
   const int32_t* penalty_token_ids = nullptr;
+  // Logit bias (added to the logits first) and grammar masks ([num_rows,
+  // mask_words] bits; tokens whose bit is clear get -inf), applied to the
+  // working scores before the penalties, as the CPU sampler does.
+  const int32_t* bias_token_ids = nullptr;
+  const float* bias_values = nullptr;
+  const uint32_t* allowed_masks = nullptr;
+  int32_t mask_words = 0;
+  bool any_edit = false;                // some row has a bias or a mask
   int32_t num_rows = 0;
   int32_t vocab_size = 0;
   int32_t max_top_logprobs = 0;         // row stride of the top-logprob outputs, <= 20

@@ -1,6 +1,8 @@
 #include "net/api/openai_request.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <type_traits>
 #include <cmath>
 #include <limits>
 
@@ -116,6 +118,115 @@ class reader {
   std::string prefix_;
 };
 
+constexpr size_t kMaxStopStrings = 64;
+constexpr size_t kMaxStopTokenIds = 64;
+constexpr size_t kMaxLogitBias = 1024;
+constexpr size_t kMaxPrompts = 64;
+
+// stop_token_ids: extra ids that end a sequence (vLLM); the model's eos ids
+// are added by the engine side. Range-checked against the vocabulary later.
+void read_stop_token_ids(reader& r, openai_request* out) {
+  const json* v = r.get("stop_token_ids");
+  if (!v) return;
+  if (!v->is_array()) return r.fail(wrong_type("stop_token_ids", "an array of token ids"));
+  if (v->size() > kMaxStopTokenIds)
+    return r.fail(invalid_request("'stop_token_ids' may hold at most " +
+                                      std::to_string(kMaxStopTokenIds) + " ids.",
+                                  "stop_token_ids"));
+  for (const json& t : *v) {
+    if (!t.is_number_unsigned() || t.get<uint64_t>() > uint64_t(std::numeric_limits<int32_t>::max()))
+      return r.fail(wrong_type("stop_token_ids", "an array of non-negative integer token ids"));
+    out->params.stop_token_ids.push_back(static_cast<int32_t>(t.get<int64_t>()));
+  }
+}
+
+// logit_bias: {"token id": bias in [-100, 100]} (OpenAI); keys are decimal ids.
+void read_logit_bias(reader& r, openai_request* out) {
+  const json* v = r.get("logit_bias");
+  if (!v) return;
+  if (!v->is_object()) return r.fail(wrong_type("logit_bias", "an object mapping token ids to biases"));
+  if (v->size() > kMaxLogitBias)
+    return r.fail(invalid_request("'logit_bias' may hold at most " + std::to_string(kMaxLogitBias) +
+                                      " entries.",
+                                  "logit_bias"));
+  for (auto it = v->begin(); it != v->end(); ++it) {
+    const std::string& key = it.key();
+    const bool digits = !key.empty() && key.size() <= 10 &&
+                        std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const int64_t id = digits ? std::stoll(key) : -1;
+    if (!digits || id > std::numeric_limits<int32_t>::max())
+      return r.fail(invalid_request("'logit_bias' keys must be token ids (non-negative integers as "
+                                    "strings); got '" + key.substr(0, 32) + "'.",
+                                    "logit_bias"));
+    if (!it->is_number() || !std::isfinite(it->get<double>()) || it->get<double>() < -100.0 ||
+        it->get<double>() > 100.0)
+      return r.fail(invalid_request("'logit_bias' values must be numbers in [-100, 100]; token " +
+                                        key + " has " + it->dump().substr(0, 32) + ".",
+                                    "logit_bias"));
+    out->params.logit_bias_token_ids.push_back(static_cast<int32_t>(id));
+    out->params.logit_bias_values.push_back(static_cast<float>(it->get<double>()));
+  }
+}
+
+// Fields of the OpenAI schemas this server does not implement: refused with
+// a 400 naming them when set to something that would change the output.
+void refuse_if_set(reader& r, const char* key, const std::string& why) {
+  const json* v = r.get(key);
+  if (!v) return;
+  if ((v->is_array() || v->is_string()) && v->empty()) return;
+  if (v->is_boolean() && !v->get<bool>()) return;
+  r.fail(invalid_request("'" + std::string(key) + "' is not supported: " + why, key));
+}
+
+// Fields accepted and ignored (docs/serving.md says why), type-checked.
+void ignored_string(reader& r, const char* key) {
+  std::string unused;
+  r.string(key, &unused);
+}
+void ignored_object(reader& r, const char* key) {
+  if (const json* v = r.get(key); v && !v->is_object()) r.fail(wrong_type(key, "an object"));
+}
+
+// Chat fields about tools, audio and hosted features.
+void read_chat_extras(reader& r, std::string_view body, openai_request* out) {
+  refuse_if_set(r, "functions", "the deprecated function-calling form is not served; use 'tools'.");
+  if (const json* fc = r.get("function_call")) {
+    if (!(fc->is_string() && (fc->get<std::string>() == "none" || fc->get<std::string>() == "auto")))
+      r.fail(invalid_request("'function_call' is not supported; use 'tools' and 'tool_choice'.",
+                             "function_call"));
+  }
+  if (r.error) return;
+  // Read with key order kept (tool schemas generate in their order).
+  const nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(body, nullptr, false);
+  if (auto e = read_tool_request(ordered, &out->tools)) return r.fail(*e);
+  refuse_if_set(r, "audio", "this model produces text only.");
+  if (const json* m = r.get("modalities")) {
+    if (!m->is_array()) return r.fail(wrong_type("modalities", "an array of strings"));
+    for (const json& x : *m)
+      if (!x.is_string() || x.get<std::string>() != "text")
+        return r.fail(invalid_request("'modalities' may only contain \"text\".", "modalities"));
+  }
+  refuse_if_set(r, "prediction", "predicted outputs are not implemented.");
+  refuse_if_set(r, "web_search_options", "this server has no web search.");
+  refuse_if_set(r, "store", "this server does not store completions for later retrieval.");
+  ignored_object(r, "metadata");
+  ignored_string(r, "service_tier");
+  ignored_string(r, "reasoning_effort");
+  ignored_string(r, "verbosity");
+  ignored_string(r, "safety_identifier");
+  ignored_string(r, "prompt_cache_key");
+}
+
+// Fields every generation endpoint takes beyond sampling: stop_token_ids,
+// logit_bias, include_stop_str_in_output, structured output.
+void read_generation_extras(reader& r, std::string_view body, openai_request* out) {
+  read_stop_token_ids(r, out);
+  read_logit_bias(r, out);
+  r.boolean("include_stop_str_in_output", &out->include_stop_str_in_output);
+  if (r.error) return;
+  if (auto e = read_structured_output(body, &out->structured)) r.fail(*e);
+}
+
 void read_stop(reader& r, openai_request* out) {
   const json* v = r.get("stop");
   if (!v) return;
@@ -124,7 +235,12 @@ void read_stop(reader& r, openai_request* out) {
     return;
   }
   if (!v->is_array()) return r.fail(wrong_type("stop", "a string or an array of strings"));
-  if (v->size() > 4) return r.fail(invalid_request("'stop' may hold at most 4 sequences.", "stop"));
+  // OpenAI allows 4; like vLLM we take more, up to a bound that keeps the
+  // per-token matching cheap.
+  if (v->size() > kMaxStopStrings)
+    return r.fail(invalid_request("'stop' may hold at most " + std::to_string(kMaxStopStrings) +
+                                      " sequences.",
+                                  "stop"));
   for (const json& s : *v) {
     if (!s.is_string()) return r.fail(wrong_type("stop", "a string or an array of strings"));
     if (!s.get<std::string>().empty()) out->stop.push_back(s.get<std::string>());
@@ -165,6 +281,8 @@ void read_stream(reader& r, openai_request* out) {
     if (!so->is_object()) return r.fail(wrong_type("stream_options", "an object"));
     reader inner(*so, "stream_options.");
     inner.boolean("include_usage", &out->include_usage);
+    bool obfuscation = false;  // padding against length side channels: not needed here
+    inner.boolean("include_obfuscation", &obfuscation);
     if (inner.error) r.fail(*inner.error);
   }
 }
@@ -220,6 +338,20 @@ void read_messages(reader& r, const json& arr, const char* key, openai_request* 
       return r.fail(invalid_request("'" + param + ".role' must be one of system, developer, user, "
                                     "assistant, tool; got '" + msg.role + "'.",
                                     param + ".role"));
+    if (auto tc = m.find("tool_calls"); tc != m.end() && !tc->is_null() &&
+                                         !(tc->is_array() && tc->empty())) {
+      if (msg.role != "assistant")
+        return r.fail(invalid_request("Only assistant messages carry 'tool_calls'.", param + ".tool_calls"));
+      if (auto e = normalize_tool_calls(*tc, param + ".tool_calls", &msg.tool_calls_json)) return r.fail(*e);
+    }
+    if (auto id = m.find("tool_call_id"); id != m.end() && !id->is_null()) {
+      if (!id->is_string()) return r.fail(wrong_type(param + ".tool_call_id", "a string"));
+      msg.tool_call_id = id->get<std::string>();
+    }
+    if (auto nm = m.find("name"); nm != m.end() && !nm->is_null()) {
+      if (!nm->is_string()) return r.fail(wrong_type(param + ".name", "a string"));
+      msg.name = nm->get<std::string>();
+    }
     auto content = m.find("content");
     if (content != m.end() && !content->is_null() &&
         !read_content(*content, param + ".content", &msg.content, r))
@@ -235,25 +367,51 @@ bool is_token_array(const json& v) {
   return true;
 }
 
-// prompt: "text" | ["text"] | [ids…] | [[ids…]]; several prompts per request are refused.
+// One prompt: "text" or [ids…].
+bool read_one_prompt(reader& r, const json& p, prompt_item* out) {
+  if (p.is_string()) {
+    out->text = p.get<std::string>();
+    return true;
+  }
+  if (!is_token_array(p)) {
+    r.fail(wrong_type("prompt", "a string, an array of token ids, or an array of these"));
+    return false;
+  }
+  for (const json& t : p) {
+    if (!t.is_number_unsigned() || t.get<uint64_t>() > uint64_t(std::numeric_limits<int32_t>::max())) {
+      r.fail(invalid_request("'prompt' token ids must be non-negative 32-bit integers.", "prompt"));
+      return false;
+    }
+    out->token_ids.push_back(static_cast<int32_t>(t.get<int64_t>()));
+  }
+  return true;
+}
+
+// prompt: "text" | [ids…] | ["text", …] | [[ids…], …] (several prompts).
 void read_prompt(reader& r, openai_request* out) {
   const json* v = r.get("prompt");
   if (!v) return r.fail(invalid_request("'prompt' is a required property.", "prompt"));
-  const json* p = v;
-  if (v->is_array() && v->size() == 1 && ((*v)[0].is_string() || (*v)[0].is_array())) p = &(*v)[0];
-  else if (v->is_array() && v->size() > 1 && !is_token_array(*v))
-    return r.fail(invalid_request("Only one prompt per request is supported; send one request per "
-                                  "prompt.", "prompt"));
-  if (p->is_string()) {
-    out->prompt_text = p->get<std::string>();
-    return;
+  std::vector<const json*> prompts;
+  if (v->is_string() || is_token_array(*v)) {
+    prompts.push_back(v);
+  } else if (v->is_array() && !v->empty()) {
+    for (const json& p : *v) prompts.push_back(&p);
+  } else {
+    return r.fail(wrong_type("prompt", "a string, an array of token ids, or an array of these"));
   }
-  if (!is_token_array(*p))
-    return r.fail(wrong_type("prompt", "a string, an array of token ids, or an array of one of these"));
-  for (const json& t : *p) {
-    if (!t.is_number_unsigned() || t.get<uint64_t>() > uint64_t(std::numeric_limits<int32_t>::max()))
-      return r.fail(invalid_request("'prompt' token ids must be non-negative 32-bit integers.", "prompt"));
-    out->prompt_token_ids.push_back(static_cast<int32_t>(t.get<int64_t>()));
+  if (prompts.size() > kMaxPrompts)
+    return r.fail(invalid_request("'prompt' may hold at most " + std::to_string(kMaxPrompts) +
+                                      " prompts.",
+                                  "prompt"));
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    prompt_item item;
+    if (!read_one_prompt(r, *prompts[i], &item)) return;
+    if (i == 0) {
+      out->prompt_text = std::move(item.text);
+      out->prompt_token_ids = std::move(item.token_ids);
+    } else {
+      out->extra_prompts.push_back(std::move(item));
+    }
   }
 }
 
@@ -264,7 +422,10 @@ parse_result parse_with(std::string_view body, Fill fill) {
   const json& j = std::get<json>(parsed);
   openai_request out;
   reader r(j);
-  fill(r, j, &out);
+  if constexpr (std::is_invocable_v<Fill, reader&, const json&, openai_request*, std::string_view>)
+    fill(r, j, &out, body);
+  else
+    fill(r, j, &out);
   if (r.error) return *r.error;
   return out;
 }
@@ -272,7 +433,7 @@ parse_result parse_with(std::string_view body, Fill fill) {
 }  // namespace
 
 parse_result parse_chat_request(std::string_view body) {
-  return parse_with(body, [](reader& r, const json& j, openai_request* out) {
+  return parse_with(body, [](reader& r, const json& j, openai_request* out, std::string_view text) {
     auto m = j.find("messages");
     if (m == j.end() || m->is_null())
       return r.fail(invalid_request("'messages' is a required property.", "messages"));
@@ -286,11 +447,13 @@ parse_result parse_chat_request(std::string_view body) {
     r.integer_as("top_logprobs", 0, 20, &out->top_logprobs);
     if (out->top_logprobs > 0 && !out->logprobs)
       r.fail(invalid_request("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs"));
+    read_chat_extras(r, text, out);
+    read_generation_extras(r, text, out);
   });
 }
 
 parse_result parse_completion_request(std::string_view body) {
-  return parse_with(body, [](reader& r, const json&, openai_request* out) {
+  return parse_with(body, [](reader& r, const json&, openai_request* out, std::string_view text) {
     read_prompt(r, out);
     read_sampling(r, out);
     read_stream(r, out);
@@ -301,6 +464,19 @@ parse_result parse_completion_request(std::string_view body) {
       out->logprobs = true;
       out->top_logprobs = static_cast<int32_t>(lp);
     }
+    r.boolean("echo", &out->echo);
+    r.integer_as("best_of", 1, 128, &out->best_of);
+    if (out->best_of > 0 && out->best_of < out->n)
+      r.fail(invalid_request("'best_of' must be at least 'n'.", "best_of"));
+    if (out->best_of > out->n && out->stream)
+      r.fail(invalid_request("'best_of' greater than 'n' cannot be streamed: the best choices are "
+                             "known only at the end.",
+                             "best_of"));
+    if (out->echo && out->logprobs)
+      r.fail(invalid_request("'echo' together with 'logprobs' (prompt logprobs) is not supported.",
+                             "echo"));
+    refuse_if_set(r, "suffix", "the model has no fill-in-the-middle template for insertion.");
+    read_generation_extras(r, text, out);
   });
 }
 
@@ -336,7 +512,7 @@ parse_result parse_detokenize_request(std::string_view body) {
 }
 
 parse_result parse_response_create(std::string_view event_json) {
-  return parse_with(event_json, [](reader& r, const json& j, openai_request* out) {
+  return parse_with(event_json, [event_json](reader& r, const json& j, openai_request* out) {
     r.string("stream_id", &out->stream_id);
     for (char ch : out->stream_id) {
       bool ok = std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.' || ch == '-';
@@ -357,6 +533,8 @@ parse_result parse_response_create(std::string_view event_json) {
     }
     read_sampling(r, out);
     read_max_tokens(r, "max_output_tokens", out);
+    r.boolean("stream", &out->stream);  // POST /v1/responses (the WebSocket ignores it)
+    read_generation_extras(r, event_json, out);
   });
 }
 

@@ -11,9 +11,17 @@
 #include <vector>
 
 #include "actors/generation_service.hpp"
+#include "net/api/structured_request.hpp"
+#include "net/api/tool_request.hpp"
 #include "net/errors.hpp"
 
 namespace troupe::net {
+
+// One prompt of /v1/completions: text, or token ids.
+struct prompt_item {
+  std::optional<std::string> text;
+  std::vector<int32_t> token_ids;
+};
 
 struct openai_request {
   std::string model;                          // empty = not given
@@ -36,6 +44,13 @@ struct openai_request {
   bool add_special_tokens = true;             // /tokenize
   std::string user;
   std::string stream_id;                      // WebSocket responses
+  // Completions: prompts after the first (prompt_text / prompt_token_ids).
+  std::vector<prompt_item> extra_prompts;
+  bool echo = false;                          // completions: prompt text before the output
+  int32_t best_of = 0;                        // completions: 0 = not given (= n)
+  bool include_stop_str_in_output = false;    // vLLM
+  structured_output structured;               // response_format / guided_*
+  tool_request tools;                         // chat: tools, tool_choice, parallel_tool_calls
 };
 
 using parse_result = std::variant<openai_request, api_error>;

@@ -6,6 +6,8 @@
 #include <ctime>
 #include <random>
 
+#include "net/api/version.hpp"
+
 #include <nlohmann/json.hpp>
 
 namespace troupe::net {
@@ -41,7 +43,7 @@ constexpr route kRoutes[] = {
     {"/metrics", "GET", false},       {"/v1/models", "GET", true},
     {"/v1/chat/completions", "POST", true}, {"/v1/completions", "POST", true},
     {"/tokenize", "POST", true},      {"/detokenize", "POST", true},
-    {"/v1/responses", "GET", true},
+    {"/v1/responses", "GET", true},   {"/version", "GET", false},
 };
 
 const route* find_route(const std::string& path) {
@@ -92,8 +94,10 @@ http_out api_router::handle(const http_in& in) {
     out.endpoint = endpoint;
     return out;
   };
-  if (in.method != r->method) return finish(error_reply(method_not_allowed(in.method, path, r->method)));
-  const bool generates = path == "/v1/chat/completions" || path == "/v1/completions";
+  const bool responses_post = path == "/v1/responses" && in.method == "POST";
+  if (in.method != r->method && !responses_post)
+    return finish(error_reply(method_not_allowed(in.method, path, r->method)));
+  const bool generates = path == "/v1/chat/completions" || path == "/v1/completions" || responses_post;
   const auto t0 = std::chrono::steady_clock::now();
   principal who;
   if (r->auth) {
@@ -106,6 +110,7 @@ http_out api_router::handle(const http_in& in) {
   const double auth_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (path == "/health") return json_reply(200, json{{"status", "ok"}}, endpoint);
+  if (path == "/version") return json_reply(200, json{{"version", kVersion}}, endpoint);
   if (path == "/ready") {
     if (!service_.ready()) return finish(error_reply(not_ready()));
     return json_reply(200, json{{"status", "ready"}}, endpoint);
@@ -124,6 +129,12 @@ http_out api_router::handle(const http_in& in) {
     }
     if (tracer_) families += tracer_->metrics_text();
     out.body = metrics_.render(families);
+    return finish(std::move(out));
+  }
+  if (responses_post) {
+    std::string requested_model;
+    http_out out = service_.ready() ? responses_generation(in, who, &requested_model) : error_reply(not_ready());
+    if (!out.generation) log_refusal(in, who, endpoint, requested_model, out.status, t0);
     return finish(std::move(out));
   }
   if (path == "/v1/responses")
@@ -227,7 +238,9 @@ std::optional<api_error> api_router::prepare(openai_request& req, api_kind kind,
   std::vector<int32_t> ids;
   if (chat_messages) {
     std::string err;
-    auto rendered = service_.render_chat(m.id, req.messages, /*add_generation_prompt=*/true, &err);
+    auto rendered = service_.render_chat_with_tools(
+        m.id, req.messages, req.tools.active() ? req.tools.tools_json : std::string(),
+        /*add_generation_prompt=*/true, &err);
     if (!rendered) {
       if (!m.has_chat_template) return no_chat_template(m.id, err);
       return invalid_request("Cannot render the messages with the chat template: " + err, prompt_param);
@@ -242,7 +255,38 @@ std::optional<api_error> api_router::prepare(openai_request& req, api_kind kind,
     if (keep_text) out->prompt_text = service_.detokenize(m.id, ids);
   }
   if (ids.empty()) return invalid_request("The prompt is empty.", prompt_param);
-  const int64_t prompt_len = static_cast<int64_t>(ids.size());
+  // Further prompts (completions): each tokenized and checked like the first.
+  std::vector<std::vector<int32_t>> extra_ids;
+  int64_t all_prompt_tokens = static_cast<int64_t>(ids.size());
+  int64_t longest_prompt = static_cast<int64_t>(ids.size());
+  for (size_t i = 0; i < req.extra_prompts.size(); ++i) {
+    prompt_item& p = req.extra_prompts[i];
+    std::vector<int32_t> more = p.text ? service_.tokenize(m.id, *p.text, /*add_special_tokens=*/true)
+                                       : std::move(p.token_ids);
+    if (more.empty()) return invalid_request("Prompt " + std::to_string(i + 1) + " is empty.", prompt_param);
+    all_prompt_tokens += static_cast<int64_t>(more.size());
+    longest_prompt = std::max<int64_t>(longest_prompt, static_cast<int64_t>(more.size()));
+    extra_ids.push_back(std::move(more));
+  }
+  if (m.vocab_size > 0) {
+    auto check_ids = [&](const std::vector<int32_t>& v, const char* param) -> std::optional<api_error> {
+      for (int32_t t : v)
+        if (t >= m.vocab_size)
+          return invalid_request("Token id " + std::to_string(t) + " in '" + param +
+                                     "' is outside the vocabulary (size " +
+                                     std::to_string(m.vocab_size) + ").",
+                                 std::string(param));
+      return std::nullopt;
+    };
+    if (auto e = check_ids(req.params.stop_token_ids, "stop_token_ids")) return e;
+    if (auto e = check_ids(req.params.logit_bias_token_ids, "logit_bias")) return e;
+    if (!chat_messages) {
+      if (auto e = check_ids(ids, "prompt")) return e;
+      for (const auto& v : extra_ids)
+        if (auto e = check_ids(v, "prompt")) return e;
+    }
+  }
+  const int64_t prompt_len = longest_prompt;
   const int64_t max_len = m.max_model_len;
   int64_t max_tokens = 0;
   if (max_len > 0 && prompt_len >= max_len)
@@ -262,7 +306,9 @@ std::optional<api_error> api_router::prepare(openai_request& req, api_kind kind,
   // kUnboundedEstimate per choice; record() corrects to the real count.
   constexpr int64_t kUnboundedEstimate = 1024;
   const int64_t reserved = req.max_tokens ? max_tokens : std::min(max_tokens, kUnboundedEstimate);
-  out->estimated_tokens = prompt_len + reserved * req.n;
+  const int32_t sequences_per_prompt = std::max(req.n, req.best_of);
+  out->estimated_tokens =
+      all_prompt_tokens + reserved * sequences_per_prompt * (1 + static_cast<int64_t>(extra_ids.size()));
   admission admitted;
   if (auto refusal = hooks_.admit(who, m.id, out->estimated_tokens, &admitted))
     return from_refusal(*refusal);
@@ -279,11 +325,22 @@ std::optional<api_error> api_router::prepare(openai_request& req, api_kind kind,
   if (!req.has_repetition_penalty && m.default_repetition_penalty)
     r.params.repetition_penalty = *m.default_repetition_penalty;
   r.params.max_tokens = static_cast<int32_t>(max_tokens);
-  r.params.return_logprobs = req.logprobs;
+  // best_of ranks choices by cumulative logprob: the engine reports them.
+  r.params.return_logprobs = req.logprobs || req.best_of > req.n;
   r.params.num_top_logprobs = req.top_logprobs;
+  r.params.guided_regex = req.structured.regex;
+  if (req.tools.forced()) {
+    if (!req.structured.regex.empty())
+      return invalid_request("'tool_choice' forcing a call cannot be combined with response_format "
+                             "or guided decoding.",
+                             "tool_choice");
+    if (auto e = forced_call_regex(req.tools, m.tool_call_format, &r.params.guided_regex)) return e;
+  }
   r.has_seed = req.has_seed;
   r.stop = req.stop;
-  r.n = req.n;
+  r.include_stop_str_in_output = req.include_stop_str_in_output;
+  r.n = sequences_per_prompt;
+  r.extra_prompt_token_ids = std::move(extra_ids);
   r.principal = who.id;
   r.user = req.user.substr(0, 256);  // client-chosen text: bounded before it reaches the log
   return std::nullopt;
@@ -308,11 +365,54 @@ http_out api_router::generation(const http_in& in, api_kind kind, const principa
   fo.stream = req.stream;
   fo.include_usage = req.stream && req.include_usage;
   fo.n = req.n;
+  if (req.tools.active())
+    if (auto m = service_.find_model(pending->request.model)) fo.tool_call_format = m->tool_call_format;
+  fo.best_of = std::max(req.n, req.best_of);
+  fo.num_prompts = 1 + static_cast<int32_t>(req.extra_prompts.size());
   fo.logprobs = req.logprobs;
+  if (req.echo) {
+    // The prompts as text, in order (token-id prompts decoded).
+    fo.echo_prompts.push_back(req.prompt_text ? *req.prompt_text
+                                              : service_.detokenize(pending->request.model, pending->request.prompt_token_ids));
+    for (size_t i = 0; i < req.extra_prompts.size(); ++i)
+      fo.echo_prompts.push_back(req.extra_prompts[i].text
+                                    ? *req.extra_prompts[i].text
+                                    : service_.detokenize(pending->request.model, pending->request.extra_prompt_token_ids[i]));
+  }
   pending->formatter = std::make_unique<openai_formatter>(fo);
   pending->stream = req.stream;
   pending->who = who;
   pending->endpoint = kind == api_kind::chat ? "/v1/chat/completions" : "/v1/completions";
+  http_out out;
+  out.generation = std::move(pending);
+  if (req.stream) out.content_type = "text/event-stream";
+  return out;
+}
+
+// POST /v1/responses: the WebSocket mode's request and events over HTTP
+// (SSE with `stream: true`, else the response object).
+http_out api_router::responses_generation(const http_in& in, const principal& who,
+                                          std::string* requested_model) {
+  parse_result parsed = parse_response_create(in.body);
+  if (auto* e = std::get_if<api_error>(&parsed)) return error_reply(*e);
+  openai_request& req = std::get<openai_request>(parsed);
+  *requested_model = req.model.empty() ? service_.model().id : req.model.substr(0, 256);
+  auto pending = std::make_shared<pending_generation>();
+  if (auto e = prepare(req, api_kind::chat, /*chat_messages=*/true, who, pending.get())) {
+    if (e->param == "messages") e->param = "input";
+    return error_reply(*e);
+  }
+  pending->request.request_id = new_id("resp_");
+  openai_formatter::options fo;
+  fo.kind = api_kind::responses;
+  fo.id = pending->request.request_id;
+  fo.model = pending->request.model;
+  fo.created_unix_s = now_unix_s();
+  fo.stream = req.stream;
+  pending->formatter = std::make_unique<openai_formatter>(fo);
+  pending->stream = req.stream;
+  pending->who = who;
+  pending->endpoint = "/v1/responses";
   http_out out;
   out.generation = std::move(pending);
   if (req.stream) out.content_type = "text/event-stream";

@@ -98,6 +98,7 @@ class api_router {
  private:
   http_out generation(const http_in& in, api_kind kind, const principal& who,
                       std::string* requested_model);
+  http_out responses_generation(const http_in& in, const principal& who, std::string* requested_model);
   void log_refusal(const http_in& in, const principal& who, const std::string& endpoint,
                    const std::string& model, int status, std::chrono::steady_clock::time_point t0);
   http_out tokenize(const http_in& in);

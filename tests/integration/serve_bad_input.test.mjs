@@ -26,7 +26,7 @@ const cases = [
   ['huge max_tokens', 'POST', '/v1/chat/completions', chat({ max_tokens: 1e12 }), 400, 'max_tokens'],
   ['max_tokens past the context', 'POST', '/v1/chat/completions', chat({ max_tokens: 2000000000 }), 400, 'messages', 'context_length_exceeded'],
   ['prompt longer than the context', 'POST', '/v1/completions', JSON.stringify({ model, prompt: 'word '.repeat(300000) }), 400, 'prompt', 'context_length_exceeded'],
-  ['stop with 5 entries', 'POST', '/v1/chat/completions', chat({ stop: ['a', 'b', 'c', 'd', 'e'] }), 400, 'stop'],
+  ['stop with 65 entries', 'POST', '/v1/chat/completions', chat({ stop: Array.from({ length: 65 }, (_, i) => `s${i}`) }), 400, 'stop'],
   ['n zero', 'POST', '/v1/chat/completions', chat({ n: 0 }), 400, 'n'],
   ['top_logprobs 50', 'POST', '/v1/chat/completions', chat({ logprobs: true, top_logprobs: 50 }), 400, 'top_logprobs'],
   ['completions logprobs 10', 'POST', '/v1/completions', JSON.stringify({ model, prompt: 'x', logprobs: 10 }), 400, 'logprobs'],

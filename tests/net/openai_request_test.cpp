@@ -61,7 +61,10 @@ TEST(ChatRequest, OutOfRangeValuesAreRejected) {
   EXPECT_EQ(error_of(parse_chat_request("{" + m + R"(,"max_tokens":0})")).param, "max_tokens");
   EXPECT_EQ(error_of(parse_chat_request("{" + m + R"(,"temperature":3})")).param, "temperature");
   EXPECT_EQ(error_of(parse_chat_request("{" + m + R"(,"top_logprobs":21,"logprobs":true})")).param, "top_logprobs");
-  EXPECT_EQ(error_of(parse_chat_request("{" + m + R"(,"stop":["a","b","c","d","e"]})")).param, "stop");
+  std::string many_stops = R"(,"stop":[)";
+  for (int i = 0; i < 65; ++i) many_stops += (i ? ",\"s" : "\"s") + std::to_string(i) + "\"";
+  EXPECT_EQ(error_of(parse_chat_request("{" + m + many_stops + "]}")).param, "stop");
+  EXPECT_EQ(std::get<openai_request>(parse_chat_request("{" + m + R"(,"stop":["a","b","c","d","e"]})")).stop.size(), 5u);
   EXPECT_EQ(error_of(parse_chat_request("{" + m + R"(,"n":0})")).param, "n");
 }
 
@@ -92,7 +95,12 @@ TEST(CompletionRequest, PromptShapes) {
   EXPECT_EQ(std::get<openai_request>(c).prompt_token_ids, (std::vector<int32_t>{1, 2, 3}));
   auto d = parse_completion_request(R"({"prompt":[[4,5]]})");
   EXPECT_EQ(std::get<openai_request>(d).prompt_token_ids, (std::vector<int32_t>{4, 5}));
-  EXPECT_EQ(error_of(parse_completion_request(R"({"prompt":["a","b"]})")).param, "prompt");
+  auto several = std::get<openai_request>(parse_completion_request(R"({"prompt":["a",[7,8],"c"]})"));
+  EXPECT_EQ(*several.prompt_text, "a");
+  ASSERT_EQ(several.extra_prompts.size(), 2u);
+  EXPECT_EQ(several.extra_prompts[0].token_ids, (std::vector<int32_t>{7, 8}));
+  EXPECT_EQ(*several.extra_prompts[1].text, "c");
+  EXPECT_EQ(error_of(parse_completion_request(R"({"prompt":[]})")).param, "prompt");
   EXPECT_EQ(error_of(parse_completion_request(R"({"prompt":{"x":1}})")).param, "prompt");
   EXPECT_EQ(error_of(parse_completion_request(R"({"prompt":[-1]})")).param, "prompt");
   EXPECT_EQ(error_of(parse_completion_request(R"({"max_tokens":3})")).param, "prompt");

@@ -115,8 +115,9 @@ TEST(WsResponse, AStandaloneFinalEventCompletesTheResponse) {
   done.prompt_tokens = 2;
   done.completion_tokens = 1;
   EXPECT_TRUE(f.on_event(done, &out));
-  ASSERT_EQ(out.size(), 3u);
-  EXPECT_EQ(json::parse(out[2])["response"]["usage"]["total_tokens"], 3);
+  // in_progress, item added, part added, delta, text done, part done, item done, completed
+  ASSERT_EQ(out.size(), 8u);
+  EXPECT_EQ(json::parse(out[7])["response"]["usage"]["total_tokens"], 3);
 }
 
 TEST(ChatJson, OneBodyWithMessageAndUsage) {
@@ -171,15 +172,22 @@ TEST(WsResponse, EventsEchoStreamIdAndCountSequenceNumbers) {
   std::vector<std::string> out;
   EXPECT_FALSE(f.on_event(text("Hi"), &out));
   EXPECT_TRUE(f.on_event(last("!", "stop"), &out));
-  ASSERT_EQ(out.size(), 4u);
-  json d = json::parse(out[0]);
+  ASSERT_EQ(out.size(), 9u);
+  std::vector<std::string> types;
+  for (const auto& e : out) types.push_back(json::parse(e)["type"]);
+  EXPECT_EQ(types, (std::vector<std::string>{
+                       "response.in_progress", "response.output_item.added", "response.content_part.added",
+                       "response.output_text.delta", "response.output_text.delta", "response.output_text.done",
+                       "response.content_part.done", "response.output_item.done", "response.completed"}));
+  json d = json::parse(out[3]);
   EXPECT_EQ(d["type"], "response.output_text.delta");
   EXPECT_EQ(d["delta"], "Hi");
   EXPECT_EQ(d["output_index"], 0);
   EXPECT_EQ(d["content_index"], 0);
-  EXPECT_EQ(d["sequence_number"], 1);
-  EXPECT_EQ(json::parse(out[2])["text"], "Hi!");
-  json done = json::parse(out[3]);
+  EXPECT_EQ(d["sequence_number"], 4);
+  EXPECT_EQ(json::parse(out[5])["text"], "Hi!");
+  EXPECT_EQ(json::parse(out[7])["item"]["content"][0]["text"], "Hi!");
+  json done = json::parse(out[8]);
   EXPECT_EQ(done["type"], "response.completed");
   EXPECT_EQ(done["response"]["status"], "completed");
   EXPECT_EQ(done["response"]["usage"]["input_tokens"], 5);

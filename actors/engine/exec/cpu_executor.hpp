@@ -57,6 +57,7 @@ class cpu_executor final : public executor {
   int32_t block_size() const override { return layout_.block_size; }
   // Also requires every token id < spec().vocab_size.
   gpu::step_result execute(const gpu::step_batch& batch) override;
+  bool supports_token_masks() const override { return true; }
 
  private:
   // The forward pass: writes the batch's K/V to the cache and the fp32 logits

@@ -22,6 +22,7 @@ class cuda_executor_adapter final : public executor {
   int64_t num_kv_blocks() const override { return exec_->num_kv_blocks(); }
   int32_t block_size() const override { return exec_->block_size(); }
 
+  bool supports_token_masks() const override { return true; }  // applied in the sampling kernel
   gpu::step_result execute(const gpu::step_batch& batch) override {
     gpu::step_result r = exec_->execute(batch);
     // The interface has no error channel: a failed step is reported here and

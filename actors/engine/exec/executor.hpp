@@ -26,6 +26,10 @@ class executor {
   // Runs one iteration. Preconditions: the batch is well-formed (see
   // gpu/step_batch.hpp) and every slot / block id is < num_kv_blocks().
   virtual gpu::step_result execute(const gpu::step_batch& batch) = 0;
+
+  // Whether execute() honours step_batch's logit bias and token masks; the
+  // engine refuses requests that need them otherwise.
+  virtual bool supports_token_masks() const { return false; }
 };
 
 }  // namespace troupe::engine

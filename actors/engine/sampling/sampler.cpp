@@ -32,6 +32,26 @@ penalty_history history_of(const gpu::step_batch& batch, int32_t s) {
   return {all.first(num_prompt), all.subspan(num_prompt)};
 }
 
+// Logit bias, then the grammar mask, on sequence s's working row (the
+// reported logprobs stay those of the raw logits).
+void apply_bias_and_mask(const gpu::step_batch& batch, int32_t s, std::span<float> row) {
+  const int32_t vocab_size = static_cast<int32_t>(row.size());
+  if (batch.bias_offsets.size() > static_cast<size_t>(s) + 1) {
+    for (int32_t j = batch.bias_offsets[s]; j < batch.bias_offsets[s + 1]; ++j) {
+      const int32_t t = batch.bias_token_ids[j];
+      if (t >= 0 && t < vocab_size) row[t] += batch.bias_values[j];
+    }
+  }
+  if (batch.has_token_mask.size() > static_cast<size_t>(s) && batch.has_token_mask[s]) {
+    const uint32_t* mask =
+        batch.allowed_token_masks.data() + static_cast<size_t>(s) * batch.mask_words;
+    const int32_t covered = std::min(vocab_size, batch.mask_words * 32);
+    for (int32_t t = 0; t < covered; ++t)
+      if (!((mask[t >> 5] >> (t & 31)) & 1u)) row[t] = -std::numeric_limits<float>::infinity();
+    for (int32_t t = covered; t < vocab_size; ++t) row[t] = -std::numeric_limits<float>::infinity();
+  }
+}
+
 }  // namespace
 
 void sample_batch(const gpu::step_batch& batch, const float* logits, int32_t vocab_size,
@@ -62,6 +82,7 @@ void sample_batch(const gpu::step_batch& batch, const float* logits, int32_t voc
                                 : static_cast<float>(static_cast<double>(raw[t]) - lse);
     };
     row.assign(raw.begin(), raw.end());
+    apply_bias_and_mask(batch, s, row);
     const penalty_history history = history_of(batch, s);
     const int32_t token = sample_row(row, params, history.prompt_ids, history.output_ids,
                                      batch.sample_index[s]);

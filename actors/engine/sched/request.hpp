@@ -31,6 +31,14 @@ struct sampling_params {
   std::vector<int32_t> stop_token_ids;  // eos ids of the model plus any extra
   int32_t num_top_logprobs = 0;   // 0..20
   bool return_logprobs = false;   // logprob of each sampled token
+  // Added to the logits before sampling (OpenAI logit_bias), parallel arrays;
+  // ids in [0, vocab_size), values in [-100, 100]. -100 bans, 100 all but forces.
+  std::vector<int32_t> logit_bias_token_ids;
+  std::vector<float> logit_bias_values;
+  // Structured output: the output bytes must match this regular expression
+  // (actors/engine/structured/byte_regex.hpp dialect) in full; empty = free.
+  // The gateway turns JSON schemas / choices into it.
+  std::string guided_regex;
 };
 
 struct engine_request {

@@ -3,10 +3,12 @@
 // cache already holds, and the blocks that hold them.
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "actors/engine/kv/block_pool.hpp"
+#include "actors/engine/structured/token_grammar.hpp"
 #include "actors/engine/sched/request.hpp"
 
 namespace troupe::engine {
@@ -46,6 +48,11 @@ struct request_state {
   // Queue time: from add_request to the first step that scheduled it.
   std::chrono::steady_clock::time_point arrived_at;
   double queue_time_ms = -1;  // -1 until first scheduled
+
+  // Structured output: the compiled params.guided_regex and the automaton
+  // state after the output so far (null grammar = unconstrained).
+  std::shared_ptr<const structured::token_grammar> grammar;
+  int32_t grammar_state = 0;
 
   // Static batching: member of the batch being run.
   bool in_static_batch = false;

@@ -4,18 +4,25 @@
 
 namespace troupe::engine {
 
-stop_matcher::stop_matcher(std::vector<std::string> stop_strings) : stops_(std::move(stop_strings)) {
+stop_matcher::stop_matcher(std::vector<std::string> stop_strings, bool include_stop_string)
+    : stops_(std::move(stop_strings)), include_stop_string_(include_stop_string) {
   std::erase_if(stops_, [](const std::string& s) { return s.empty(); });
 }
 
 std::string stop_matcher::push(std::string_view text) {
   if (stopped_) return {};
   pending_.append(text);
-  std::size_t first_match = std::string::npos;
-  for (const auto& stop : stops_) first_match = std::min(first_match, pending_.find(stop));
+  std::size_t first_match = std::string::npos, match_len = 0;
+  for (const auto& stop : stops_) {
+    const std::size_t at = pending_.find(stop);
+    if (at < first_match || (at == first_match && at != std::string::npos && stop.size() > match_len)) {
+      first_match = at;
+      match_len = stop.size();
+    }
+  }
   if (first_match != std::string::npos) {
     stopped_ = true;
-    std::string out = pending_.substr(0, first_match);
+    std::string out = pending_.substr(0, first_match + (include_stop_string_ ? match_len : 0));
     pending_.clear();
     return out;
   }

@@ -49,6 +49,11 @@ gpu::step_result cuda_sample(const gpu::step_batch& b, const std::vector<float>&
     r.penalty_begin = b.penalty_offsets[s];
     r.penalty_end = b.penalty_offsets[s + 1];
     r.penalty_output_begin = r.penalty_begin + b.penalty_prompt_lens[s];
+    if (b.bias_offsets.size() == static_cast<size_t>(S) + 1) {
+      r.bias_begin = b.bias_offsets[s];
+      r.bias_end = b.bias_offsets[s + 1];
+    }
+    r.has_mask = s < static_cast<int32_t>(b.has_token_mask.size()) ? b.has_token_mask[s] : 0;
     max_top = std::max(max_top, p.num_top_logprobs);
     any_penalty = true;
     any_random = any_random || p.temperature >= gpu::kernels::kGreedyTemperature;
@@ -62,7 +67,17 @@ gpu::step_result cuda_sample(const gpu::step_batch& b, const std::vector<float>&
   cudaMemcpy(d_logits.p, logits.data(), logits.size() * 4, cudaMemcpyHostToDevice);
   cudaMemcpy(d_rows.p, rows.data(), rows.size() * sizeof(rows[0]), cudaMemcpyHostToDevice);
   cudaMemcpy(d_hist.p, b.penalty_token_ids.data(), b.penalty_token_ids.size() * 4, cudaMemcpyHostToDevice);
+  device_mem d_bias_ids(b.bias_token_ids.size() * 4), d_bias_vals(b.bias_values.size() * 4),
+      d_masks(b.allowed_token_masks.size() * 4);
+  cudaMemcpy(d_bias_ids.p, b.bias_token_ids.data(), b.bias_token_ids.size() * 4, cudaMemcpyHostToDevice);
+  cudaMemcpy(d_bias_vals.p, b.bias_values.data(), b.bias_values.size() * 4, cudaMemcpyHostToDevice);
+  cudaMemcpy(d_masks.p, b.allowed_token_masks.data(), b.allowed_token_masks.size() * 4, cudaMemcpyHostToDevice);
   gpu::kernels::sampling_args a;
+  a.bias_token_ids = static_cast<const int32_t*>(d_bias_ids.p);
+  a.bias_values = static_cast<const float*>(d_bias_vals.p);
+  a.allowed_masks = b.allowed_token_masks.empty() ? nullptr : static_cast<const uint32_t*>(d_masks.p);
+  a.mask_words = b.mask_words;
+  a.any_edit = !b.bias_token_ids.empty() || !b.allowed_token_masks.empty();
   a.logits = static_cast<const float*>(d_logits.p);
   a.rows = static_cast<const gpu::kernels::sampling_row*>(d_rows.p);
   a.penalty_token_ids = static_cast<const int32_t*>(d_hist.p);
@@ -128,6 +143,66 @@ TEST(CudaSampler, DrawsTheSameTokensAsTheCpuSampler) {
     EXPECT_EQ(gpu_r.sampled_token_ids, cpu.sampled_token_ids) << "vocab " << V;
     ASSERT_EQ(gpu_r.max_top_logprobs, cpu.max_top_logprobs);
     EXPECT_EQ(gpu_r.top_token_ids, cpu.top_token_ids) << "vocab " << V;
+    for (int32_t s = 0; s < b.num_seqs; ++s)
+      EXPECT_FLOAT_EQ(gpu_r.sampled_logprobs[s], cpu.sampled_logprobs[s]) << "row " << s;
+  }
+#endif
+}
+
+TEST(CudaSampler, LogitBiasAndGrammarMasksDrawTheSameTokensAsTheCpuSampler) {
+  if (!engine::cuda_device_available()) GTEST_SKIP() << "no CUDA device (or built without CUDA)";
+#if TROUPE_HAVE_CUDA
+  std::mt19937 rng(77);
+  for (int32_t V : {1000, 128256}) {
+    gpu::step_batch b;
+    b.num_seqs = 24;
+    std::normal_distribution<float> logit(0.0f, 2.5f);
+    std::uniform_int_distribution<int32_t> tok(0, V - 1);
+    std::vector<float> logits(static_cast<size_t>(b.num_seqs) * V);
+    for (auto& x : logits) x = logit(rng);
+    b.penalty_offsets.push_back(0);
+    b.bias_offsets.push_back(0);
+    b.mask_words = (V + 31) / 32;
+    b.allowed_token_masks.assign(static_cast<size_t>(b.num_seqs) * b.mask_words, 0u);
+    for (int32_t s = 0; s < b.num_seqs; ++s) {
+      gpu::sequence_sampling p;
+      p.temperature = (s % 4 == 0) ? 0.0f : 0.5f + 0.25f * (s % 4);
+      p.top_p = (s % 3 == 2) ? 0.9f : 1.0f;
+      p.repetition_penalty = (s % 5 == 1) ? 1.3f : 1.0f;
+      p.num_top_logprobs = s % 3;
+      p.seed = 500 + s;
+      b.sampling.push_back(p);
+      b.do_sample.push_back(1);
+      b.sample_index.push_back(s);
+      for (int32_t i = 0; i < 5; ++i) b.penalty_token_ids.push_back(tok(rng));
+      b.penalty_prompt_lens.push_back(3);
+      b.penalty_offsets.push_back(static_cast<int32_t>(b.penalty_token_ids.size()));
+      // Rows 0-7: bias only; 8-15: mask only; 16-23: both (a mask of a few
+      // hundred ids, as a grammar state inside a JSON number would allow).
+      if (s < 8 || s >= 16) {
+        for (int32_t k = 0; k < 6; ++k) {
+          b.bias_token_ids.push_back((s * 37 + k * 101) % V);
+          b.bias_values.push_back(k % 2 ? -100.0f : 4.0f + k);
+        }
+      }
+      b.bias_offsets.push_back(static_cast<int32_t>(b.bias_token_ids.size()));
+      const bool masked = s >= 8;
+      b.has_token_mask.push_back(masked ? 1 : 0);
+      if (masked)
+        for (int32_t k = 0; k < 300; ++k) {
+          const int32_t t = (s * 53 + k * 211) % V;
+          b.allowed_token_masks[static_cast<size_t>(s) * b.mask_words + (t >> 5)] |= 1u << (t & 31);
+        }
+    }
+    gpu::step_result cpu;
+    engine::sample_batch(b, logits.data(), V, cpu);
+    const gpu::step_result gpu_r = cuda_sample(b, logits, V);
+    EXPECT_EQ(gpu_r.sampled_token_ids, cpu.sampled_token_ids) << "vocab " << V;
+    for (int32_t s = 8; s < b.num_seqs; ++s) {
+      const int32_t t = gpu_r.sampled_token_ids[s];
+      EXPECT_TRUE((b.allowed_token_masks[static_cast<size_t>(s) * b.mask_words + (t >> 5)] >> (t & 31)) & 1u)
+          << "row " << s << " drew a masked token";
+    }
     for (int32_t s = 0; s < b.num_seqs; ++s)
       EXPECT_FLOAT_EQ(gpu_r.sampled_logprobs[s], cpu.sampled_logprobs[s]) << "row " << s;
   }

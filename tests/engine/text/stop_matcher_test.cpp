@@ -42,3 +42,9 @@ TEST(StopMatcher, TheRemainderIsFlushedAtTheEnd) {
   EXPECT_EQ(m.push("abcx"), "abc");
   EXPECT_EQ(m.flush(), "x");
 }
+
+TEST(StopMatcher, IncludeStopStringKeepsTheMatchedStopAndDropsWhatFollows) {
+  stop_matcher m({"END", "EN"}, /*include_stop_string=*/true);
+  EXPECT_EQ(feed(m, {"abc E", "ND tail"}), "abc END");  // the longer of two stops at one place
+  EXPECT_TRUE(m.stopped());
+}
