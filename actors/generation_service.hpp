@@ -42,7 +42,6 @@ struct generation_request {
   // /v1/completions with several prompts: prompts 1.. (prompt 0 is
   // prompt_token_ids); choice i runs prompt i / n. Usage counts each prompt once.
   std::vector<std::vector<int32_t>> extra_prompt_token_ids;
-  std::string user;                  // the client's `user` field (request log), may be empty
   std::string principal;             // who asked (for logs/limits), never a secret
   std::string user;                  // the OpenAI `user` field (end user named by the app), for logs
 };
