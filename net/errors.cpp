@@ -119,6 +119,20 @@ api_error method_not_allowed(const std::string& method, const std::string& path,
   return e;
 }
 
+api_error invalid_websocket_key() {
+  return make(400, "Sec-WebSocket-Key must be a base64-encoded 16-byte nonce (RFC 6455).",
+              "invalid_request_error", std::string("Sec-WebSocket-Key"),
+              std::string("invalid_websocket_key"));
+}
+
+api_error websocket_version_unsupported() {
+  api_error e = make(426, "Only WebSocket version 13 is supported (Sec-WebSocket-Version: 13).",
+                     "invalid_request_error", std::string("Sec-WebSocket-Version"),
+                     std::string("unsupported_websocket_version"));
+  e.headers.emplace_back("Sec-WebSocket-Version", "13");
+  return e;
+}
+
 api_error body_too_large(int64_t max_body_bytes) {
   return make(413, "The request body exceeds the limit of " + std::to_string(max_body_bytes) + " bytes.",
               "invalid_request_error", std::nullopt, std::string("request_too_large"));
