@@ -248,7 +248,10 @@ int run_serve(int argc, char** argv) {
   }
   raise_fd_limit();
   net::edge_metrics metrics;
-  net::api_router router(*service, *hooks, metrics);
+  net::auth_throttle_options throttle;
+  throttle.max_failures = cfg.limits.max_auth_failures;
+  throttle.refill_ms = cfg.limits.auth_failure_refill_ms;
+  net::api_router router(*service, *hooks, metrics, throttle);
   std::unique_ptr<net::server> srv = net::server::create(opt, router, &error);
   if (!srv) {
     std::fprintf(stderr, "troupe serve: %s\n", error.c_str());

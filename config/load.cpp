@@ -110,6 +110,10 @@ const std::vector<field>& schema() {
         [](troupe_config& c) -> field_ref { return &c.limits.requests_per_minute; }, 0);
     add("limits", "tokens_per_minute",
         [](troupe_config& c) -> field_ref { return &c.limits.tokens_per_minute; }, 0);
+    add("limits", "max_auth_failures",
+        [](troupe_config& c) -> field_ref { return &c.limits.max_auth_failures; }, 0, 1 << 24);
+    add("limits", "auth_failure_refill_ms",
+        [](troupe_config& c) -> field_ref { return &c.limits.auth_failure_refill_ms; }, 1, 1LL << 32);
     add("limits", "max_tracked_principals",
         [](troupe_config& c) -> field_ref { return &c.limits.max_tracked_principals; }, 1, 1 << 24);
     add("log", "url", [](troupe_config& c) -> field_ref { return &c.log.url; });

@@ -101,6 +101,13 @@ api_error from_refusal(const hook_refusal& r) {
   return e;
 }
 
+api_error auth_throttled(int64_t retry_after_s) {
+  api_error e = make(429, "Too many failed authentication attempts from this address; retry later.",
+                     "requests", std::nullopt, std::string("too_many_auth_failures"));
+  e.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+  return e;
+}
+
 api_error model_not_found(const std::string& model) {
   return make(404, "The model '" + model + "' does not exist or you do not have access to it.",
               "invalid_request_error", std::string("model"), std::string("model_not_found"));

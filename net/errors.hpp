@@ -43,6 +43,8 @@ api_error no_chat_template(const std::string& model, const std::string& detail);
 // 401 / 403 / 429 from the request hooks.
 api_error missing_api_key();
 api_error from_refusal(const hook_refusal& r);
+// 429: too many failed authentications from this address.
+api_error auth_throttled(int64_t retry_after_s);
 // 404
 api_error model_not_found(const std::string& model);
 api_error route_not_found(const std::string& method, const std::string& path);

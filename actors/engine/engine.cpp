@@ -166,7 +166,10 @@ std::vector<request_output> engine::step() {
   std::vector<request_output> outputs = std::move(impl_->aborted_outputs);
   impl_->aborted_outputs.clear();
   const scheduler_output plan = impl_->sched.schedule();
-  if (plan.empty()) return outputs;
+  if (plan.empty()) {
+    if (!has_unfinished_requests()) impl_->exec->release_idle_memory();
+    return outputs;
+  }
   const auto now = std::chrono::steady_clock::now();
   for (const scheduled_request& s : plan.requests) {
     if (s.request->queue_time_ms < 0)
@@ -181,6 +184,8 @@ std::vector<request_output> engine::step() {
       outputs.push_back(impl_->accept_token(plan.requests[seq], seq, result));
     }
   }
+  // Idle now: the step scratch of a burst need not stay resident.
+  if (!has_unfinished_requests()) impl_->exec->release_idle_memory();
   return outputs;
 }
 

@@ -244,7 +244,7 @@ asio::awaitable<void> ws_loop(Stream stream, http_request req, std::string reque
   auto conn = std::make_shared<ws_conn<Stream>>(std::move(stream), st);
   std::string protocol;
   const std::string authz = credential_of(req, &protocol);
-  std::optional<api_error> auth_error = st->router.authenticate(authz, &conn->who);
+  std::optional<api_error> auth_error = st->router.authenticate(authz, conn->client_address, &conn->who);
 
   conn->ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   // Beast checks each frame header against the limit: a frame (or the sum

@@ -44,6 +44,7 @@ class cpu_executor final : public executor {
   int32_t block_size() const override { return layout_.block_size; }
   // Also requires every token id < spec().vocab_size.
   gpu::step_result execute(const gpu::step_batch& batch) override;
+  void release_idle_memory() override;
 
  private:
   // The forward pass: writes the batch's K/V to the cache and the fp32 logits
@@ -59,7 +60,8 @@ class cpu_executor final : public executor {
   std::vector<std::unique_ptr<float[]>> kv_;    // [num_layers] of layout_.elements_per_layer()
   thread_pool pool_;
 
-  // Step scratch, [num_tokens, *]; kept between steps to avoid reallocation.
+  // Step scratch, [num_tokens, *]; kept between steps to avoid reallocation,
+  // released when far larger than the step at hand (see fit() in the .cpp).
   std::vector<float> hidden_, normed_, qkv_, attn_, proj_, gate_up_, act_;
   std::vector<float> logits_;      // [sampled sequences, vocab]
   std::vector<float> seq_logits_;  // [num_seqs, vocab] when some sequence does not sample

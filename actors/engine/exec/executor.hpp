@@ -26,6 +26,10 @@ class executor {
   // Runs one iteration. Preconditions: the batch is well-formed (see
   // gpu/step_batch.hpp) and every slot / block id is < num_kv_blocks().
   virtual gpu::step_result execute(const gpu::step_batch& batch) = 0;
+
+  // The engine has nothing left to run: memory that only serves steps in
+  // flight (scratch sized to the largest batch seen) may be handed back.
+  virtual void release_idle_memory() {}
 };
 
 }  // namespace troupe::engine
