@@ -153,7 +153,7 @@ void cpu_executor::forward(const gpu::step_batch& batch, const std::vector<int32
   compute_logits(rows, logits);
 }
 
-gpu::step_result cpu_executor::execute(const gpu::step_batch& batch) {
+expected<gpu::step_result> cpu_executor::try_execute(const gpu::step_batch& batch) {
   const int64_t vocab = spec_.vocab_size;
   gpu::step_result result;
   // Sampling reads one row per sequence: its last token row, where it samples.

@@ -43,7 +43,7 @@ class cpu_executor final : public executor {
   int64_t num_kv_blocks() const override { return layout_.num_blocks; }
   int32_t block_size() const override { return layout_.block_size; }
   // Also requires every token id < spec().vocab_size.
-  gpu::step_result execute(const gpu::step_batch& batch) override;
+  expected<gpu::step_result> try_execute(const gpu::step_batch& batch) override;
   void release_idle_memory() override;
 
  private:
