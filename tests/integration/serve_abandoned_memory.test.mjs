@@ -12,7 +12,7 @@ const { url, ca } = srv;
 const mod = url.startsWith('https') ? await import('node:https') : await import('node:http');
 const caPem = ca ? fs.readFileSync(ca) : undefined;
 const model = await modelId(url, ca);
-const WAVE = 250, WARMUP = 500, TOTAL = 3000, DEADLINE_MS = 300000;
+const WAVE = 250, WARMUP = 500, TOTAL = 3000, DEADLINE_MS = 420000;
 
 const rssMiB = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${srv.child.pid}/status`, 'utf8'))[1]) / 1024;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
