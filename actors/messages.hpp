@@ -98,7 +98,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, request_output& x) {
   return f(caf::meta::type_name("troupe.request_output"), x.request_id, x.new_token_ids,
            x.logprobs, x.finished /* enums travel as their underlying int */, x.num_prompt_tokens, x.num_cached_prompt_tokens,
-           x.num_output_tokens, x.queue_time_ms);
+           x.num_output_tokens, x.queue_time_ms, x.error);
 }
 
 template <class Inspector>

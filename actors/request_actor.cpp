@@ -237,6 +237,19 @@ void on_output(request_pointer self, engine::request_output& out) {
     if (st.choices[i].engine_id == out.request_id) index = static_cast<int32_t>(i);
   if (index < 0 || st.choices[index].finished) return;
   auto& c = st.choices[index];
+  if (!out.error.empty()) {
+    // The engine's step failed (an executor error): this choice ends with an
+    // error event; the engine itself stays up.
+    generation_event ev;
+    ev.index = index;
+    ev.error = service_error::internal;
+    ev.error_message = "The engine failed while generating: " + out.error;
+    c.finished = true;
+    --st.num_unfinished;
+    st.args.sink(std::move(ev));
+    deliver_done_if_finished(self);
+    return;
+  }
   const auto now = clock_type::now();
   if (st.queue_time_ms < 0 && out.queue_time_ms >= 0) {
     st.queue_time_ms = out.queue_time_ms;

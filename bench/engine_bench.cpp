@@ -58,7 +58,7 @@ class synthetic_executor final : public engine::executor {
   int64_t num_kv_blocks() const override { return num_blocks_; }
   int32_t block_size() const override { return block_size_; }
 
-  gpu::step_result execute(const gpu::step_batch& batch) override {
+  engine::expected<gpu::step_result> try_execute(const gpu::step_batch& batch) override {
     const auto start = clock_type::now();
     const int32_t vocab = spec_.vocab_size;
     logits_.assign(static_cast<size_t>(batch.num_seqs) * vocab, 0.0f);
@@ -104,9 +104,9 @@ class timed_executor final : public engine::executor {
   const gpu::model_spec& spec() const override { return inner_->spec(); }
   int64_t num_kv_blocks() const override { return inner_->num_kv_blocks(); }
   int32_t block_size() const override { return inner_->block_size(); }
-  gpu::step_result execute(const gpu::step_batch& batch) override {
+  engine::expected<gpu::step_result> try_execute(const gpu::step_batch& batch) override {
     const auto t0 = clock_type::now();
-    gpu::step_result r = inner_->execute(batch);
+    engine::expected<gpu::step_result> r = inner_->try_execute(batch);
     execute_seconds += seconds_since(t0);
     return r;
   }

@@ -422,7 +422,10 @@ int run_edge(edge_role role, int argc, char** argv) {
                  cfg.tracing.otlp_endpoint.c_str(), static_cast<long long>(cfg.tracing.export_interval_ms));
   }
   net::edge_metrics metrics;
-  net::api_router router(*service, *hooks, metrics);
+  net::auth_throttle_options throttle;
+  throttle.max_failures = cfg.limits.max_auth_failures;
+  throttle.refill_ms = cfg.limits.auth_failure_refill_ms;
+  net::api_router router(*service, *hooks, metrics, throttle);
   router.set_tracer(tracer.get());
   std::unique_ptr<net::server> srv = net::server::create(opt, router, &error);
   if (!srv) {

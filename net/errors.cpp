@@ -101,6 +101,13 @@ api_error from_refusal(const hook_refusal& r) {
   return e;
 }
 
+api_error auth_throttled(int64_t retry_after_s) {
+  api_error e = make(429, "Too many failed authentication attempts from this address; retry later.",
+                     "requests", std::nullopt, std::string("too_many_auth_failures"));
+  e.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+  return e;
+}
+
 api_error model_not_found(const std::string& model) {
   return make(404, "The model '" + model + "' does not exist or you do not have access to it.",
               "invalid_request_error", std::string("model"), std::string("model_not_found"));
@@ -116,6 +123,20 @@ api_error method_not_allowed(const std::string& method, const std::string& path,
   api_error e = make(405, "Method " + method + " is not allowed on " + path + " (use " + allowed + ").",
                      "invalid_request_error", std::nullopt, std::string("method_not_allowed"));
   e.headers.emplace_back("Allow", allowed);
+  return e;
+}
+
+api_error invalid_websocket_key() {
+  return make(400, "Sec-WebSocket-Key must be a base64-encoded 16-byte nonce (RFC 6455).",
+              "invalid_request_error", std::string("Sec-WebSocket-Key"),
+              std::string("invalid_websocket_key"));
+}
+
+api_error websocket_version_unsupported() {
+  api_error e = make(426, "Only WebSocket version 13 is supported (Sec-WebSocket-Version: 13).",
+                     "invalid_request_error", std::string("Sec-WebSocket-Version"),
+                     std::string("unsupported_websocket_version"));
+  e.headers.emplace_back("Sec-WebSocket-Version", "13");
   return e;
 }
 

@@ -43,12 +43,17 @@ api_error no_chat_template(const std::string& model, const std::string& detail);
 // 401 / 403 / 429 from the request hooks.
 api_error missing_api_key();
 api_error from_refusal(const hook_refusal& r);
+// 429: too many failed authentications from this address.
+api_error auth_throttled(int64_t retry_after_s);
 // 404
 api_error model_not_found(const std::string& model);
 api_error route_not_found(const std::string& method, const std::string& path);
 // 405
 api_error method_not_allowed(const std::string& method, const std::string& path,
                              const std::string& allowed);
+// 400 / 426: a WebSocket upgrade refused before the handshake (RFC 6455 §4.2.2).
+api_error invalid_websocket_key();
+api_error websocket_version_unsupported();
 // 413 / 431
 api_error body_too_large(int64_t max_body_bytes);
 api_error header_too_large(int64_t max_header_bytes);

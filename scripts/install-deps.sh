@@ -7,7 +7,9 @@ set -euo pipefail
 build_pkgs=(cmake ninja-build g++ pkg-config ccache openssl
   libcaf-dev libboost1.81-dev libboost-json1.81-dev libssl-dev nlohmann-json3-dev
   libsqlite3-dev libpcre2-dev libutf8proc-dev libtomlplusplus-dev libpq-dev libgtest-dev)
-test_pkgs=(sqlite3 postgresql python3 python3-jinja2 python3-jsonschema curl nginx-light gnuplot-nox haproxy prometheus)
+test_pkgs=(sqlite3 postgresql python3 python3-jinja2 python3-jsonschema curl nginx-light gnuplot-nox
+  haproxy prometheus
+  clang libclang-rt-14-dev)  # clang + libFuzzer/ASan runtimes: tests/fuzz, scripts/fuzz.sh
 pkgs=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then
   pkgs+=("${test_pkgs[@]}")

@@ -193,7 +193,10 @@ std::vector<request_output> engine::step() {
   std::vector<request_output> outputs = std::move(impl_->aborted_outputs);
   impl_->aborted_outputs.clear();
   const scheduler_output plan = impl_->sched.schedule();
-  if (plan.empty()) return outputs;
+  if (plan.empty()) {
+    if (!has_unfinished_requests()) impl_->exec->release_idle_memory();
+    return outputs;
+  }
   const auto now = std::chrono::steady_clock::now();
   for (const scheduled_request& s : plan.requests) {
     if (s.request->queue_time_ms < 0)
@@ -201,13 +204,29 @@ std::vector<request_output> engine::step() {
           std::chrono::duration<double, std::milli>(now - s.request->arrived_at).count();
   }
   const gpu::step_batch batch = build_step_batch(plan, impl_->kv.block_size(), impl_->max_model_len);
-  const gpu::step_result result = impl_->exec->execute(batch);
+  const expected<gpu::step_result> stepped = impl_->exec->try_execute(batch);
+  if (!stepped) {
+    // The step failed (a CUDA fault): every request in it ends with the
+    // error and frees its blocks; the engine stays up for the others.
+    for (const scheduled_request& s : plan.requests) {
+      request_output out = output_of(*s.request);
+      out.finished = finish_reason::abort;
+      out.error = stepped.error().message;
+      impl_->sched.finish(out.request_id, request_status::finished_aborted);
+      outputs.push_back(std::move(out));
+    }
+    if (!has_unfinished_requests()) impl_->exec->release_idle_memory();
+    return outputs;
+  }
+  const gpu::step_result& result = stepped.value();
   impl_->sched.update_after_step(plan);
   for (int32_t seq = 0; seq < batch.num_seqs; ++seq) {
     if (plan.requests[seq].do_sample) {
       outputs.push_back(impl_->accept_token(plan.requests[seq], seq, result));
     }
   }
+  // Idle now: the step scratch of a burst need not stay resident.
+  if (!has_unfinished_requests()) impl_->exec->release_idle_memory();
   return outputs;
 }
 

@@ -13,15 +13,65 @@ namespace {
 
 using json = nlohmann::json;
 
+// The dotted path of the value being parsed ("messages[0].content"), kept
+// from nlohmann's parse callbacks, so that a number outside double range
+// (which nlohmann refuses while lexing, before any value exists) can still
+// be reported naming its field.
+class path_tracker {
+ public:
+  bool on_event(int depth, json::parse_event_t event, const json& parsed) {
+    using ev = json::parse_event_t;
+    if (event == ev::object_start || event == ev::array_start) {
+      frames_.push_back({event == ev::array_start, 0, ""});
+    } else if (event == ev::object_end || event == ev::array_end) {
+      if (!frames_.empty()) frames_.pop_back();
+      bump();
+    } else if (event == ev::key) {
+      if (!frames_.empty() && parsed.is_string()) frames_.back().key = parsed.get<std::string>();
+    } else if (event == ev::value) {
+      bump();
+    }
+    (void)depth;
+    return true;
+  }
+  std::string path() const {
+    std::string out;
+    for (const frame& f : frames_) {
+      if (f.is_array) out += "[" + std::to_string(f.index) + "]";
+      else out += (out.empty() ? "" : ".") + f.key;
+    }
+    return out;
+  }
+
+ private:
+  struct frame {
+    bool is_array;
+    size_t index;
+    std::string key;
+  };
+  void bump() {
+    if (!frames_.empty() && frames_.back().is_array) ++frames_.back().index;
+  }
+  std::vector<frame> frames_;
+};
+
 // Parses the body into a JSON object; nlohmann rejects invalid UTF-8 inside
 // strings, so such a body is a 400 like any malformed JSON.
 std::variant<json, api_error> parse_object(std::string_view body) {
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
-    // Re-parse with exceptions only to learn where it broke.
+    // Re-parse with exceptions only to learn where and why it broke.
+    path_tracker where;
     try {
-      (void)json::parse(body);
-    } catch (const json::parse_error& e) {
+      (void)json::parse(body, [&where](int depth, json::parse_event_t ev, json& parsed) {
+        return where.on_event(depth, ev, parsed);
+      });
+    } catch (const json::out_of_range&) {
+      // nlohmann's 406: a number literal beyond double range (1e999999).
+      const std::string field = where.path();
+      if (field.empty()) return invalid_json("a number is outside the range of a double");
+      return invalid_request("'" + field + "' is a number outside the representable range.", field);
+    } catch (const json::exception& e) {
       std::string what = e.what();
       auto pos = what.find("] ");
       return invalid_json(pos == std::string::npos ? what : what.substr(pos + 2));
@@ -44,8 +94,14 @@ class reader {
   }
   std::string name(const char* key) const { return prefix_ + key; }
 
+  // The first error gives the status and `param`; each later one (another
+  // field) is appended to the message, so one answer lists every bad field.
   void fail(api_error e) {
-    if (!error) error = std::move(e);
+    if (!error) {
+      error = std::move(e);
+    } else if (e.param != error->param && error->message.find(e.message) == std::string::npos) {
+      error->message += " " + e.message;
+    }
   }
 
   void string(const char* key, std::string* out) {
@@ -528,8 +584,10 @@ parse_result parse_response_create(std::string_view event_json) {
       return r.fail(invalid_request("'input' is a required property.", "input"));
     if (in->is_string()) {
       out->messages.push_back({"user", in->get<std::string>()});
-    } else {
+    } else if (in->is_array()) {
       read_messages(r, *in, "input", out);
+    } else {
+      r.fail(wrong_type("input", "a string or an array of input messages"));
     }
     read_sampling(r, out);
     read_max_tokens(r, "max_output_tokens", out);

@@ -56,8 +56,8 @@ const route* find_route(const std::string& path) {
 }  // namespace
 
 api_router::api_router(actors::generation_service& service, request_hooks& hooks,
-                       edge_metrics& metrics)
-    : service_(service), hooks_(hooks), metrics_(metrics) {}
+                       edge_metrics& metrics, auth_throttle_options throttle)
+    : service_(service), hooks_(hooks), metrics_(metrics), auth_throttle_(throttle) {}
 
 std::string api_router::new_id(const std::string& prefix) {
   thread_local std::mt19937_64 rng{std::random_device{}() ^
@@ -76,8 +76,17 @@ http_out api_router::error_reply(const api_error& e) {
   return out;
 }
 
-std::optional<api_error> api_router::authenticate(const std::string& authorization, principal* who) {
-  if (auto refusal = hooks_.authenticate(authorization, who)) return from_refusal(*refusal);
+std::optional<api_error> api_router::authenticate(const std::string& authorization,
+                                                  const std::string& source, principal* who) {
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
+  if (auto wait_ms = auth_throttle_.retry_after_ms(source, now_ms))
+    return auth_throttled(std::max<int64_t>(1, (*wait_ms + 999) / 1000));
+  if (auto refusal = hooks_.authenticate(authorization, who)) {
+    if (refusal->status == 401) auth_throttle_.on_failure(source, now_ms);
+    return from_refusal(*refusal);
+  }
   return std::nullopt;
 }
 
@@ -101,7 +110,7 @@ http_out api_router::handle(const http_in& in) {
   const auto t0 = std::chrono::steady_clock::now();
   principal who;
   if (r->auth) {
-    if (auto e = authenticate(in.authorization, &who)) {
+    if (auto e = authenticate(in.authorization, in.client_address, &who)) {
       http_out out = error_reply(*e);
       if (generates) log_refusal(in, who, endpoint, "", out.status, t0);
       return finish(std::move(out));
@@ -120,10 +129,14 @@ http_out api_router::handle(const http_in& in) {
     out.content_type = "text/plain; version=0.0.4; charset=utf-8";
     // Each source's text as whole lines, one after the other.
     std::string families;
+    const std::string throttle_text =
+        "# HELP troupe:auth_throttled_total Requests refused (429) because their address failed "
+        "authentication too often.\n# TYPE troupe:auth_throttled_total counter\n"
+        "troupe:auth_throttled_total " + std::to_string(auth_throttle_.num_refused()) + "\n";
     // The engine's families carry model_name, as vLLM's do, so that a
     // dashboard filters them by model (and a gateway can merge several).
     for (const std::string& text : {actors::with_label(service_.metrics_text(), "model_name", service_.model().id),
-                                    hooks_.metrics_text()}) {
+                                    hooks_.metrics_text(), throttle_text}) {
       families += text;
       if (!families.empty() && families.back() != '\n') families += '\n';
     }

@@ -13,6 +13,7 @@
 
 #include "actors/generation_service.hpp"
 #include "net/api/edge_metrics.hpp"
+#include "net/limits/auth_throttle.hpp"
 #include "net/api/openai_request.hpp"
 #include "net/api/openai_response.hpp"
 #include "net/edge/request_hooks.hpp"
@@ -72,12 +73,16 @@ struct pending_ws_generation : prepared_generation {
 
 class api_router {
  public:
-  api_router(actors::generation_service& service, request_hooks& hooks, edge_metrics& metrics);
+  api_router(actors::generation_service& service, request_hooks& hooks, edge_metrics& metrics,
+             auth_throttle_options throttle = {});
 
   http_out handle(const http_in& in);
 
-  // WebSocket upgrade: nullopt when the credential is accepted.
-  std::optional<api_error> authenticate(const std::string& authorization, principal* who);
+  // nullopt when the credential is accepted. `source` is the client's
+  // address: one that keeps failing is throttled (429) before its credential
+  // is looked at (net/limits/auth_throttle.hpp).
+  std::optional<api_error> authenticate(const std::string& authorization, const std::string& source,
+                                        principal* who);
   // *requested_model: the model the event asked for (the served one when it
   // named none), set once the event parsed; left empty when it did not.
   std::variant<pending_ws_generation, api_error> prepare_response_create(const std::string& event_json,
@@ -112,6 +117,7 @@ class api_router {
   request_hooks& hooks_;
   edge_metrics& metrics_;
   otlp_exporter* tracer_ = nullptr;
+  auth_throttle auth_throttle_;
 };
 
 }  // namespace troupe::net

@@ -17,6 +17,7 @@
 
 #include "net/server/generation_tally.hpp"
 #include "net/server/session.hpp"
+#include "net/server/ws_upgrade_check.hpp"
 
 namespace troupe::net::detail {
 namespace {
@@ -256,20 +257,40 @@ asio::awaitable<void> close_stream(tls_stream& stream) {
   co_await stream.async_shutdown(nothrow);
 }
 
-// After refusing a request we did not read in full (413, 431), keep reading
-// and discarding for a short while before closing: closing with unread bytes
-// makes the kernel send RST, and the client would see "connection reset"
-// instead of our answer (nginx's lingering close).
+// After refusing a request we did not read in full (bad framing, 413, 431):
+// send FIN right after the answer, so that a client reading to end-of-stream
+// has it at once, then keep reading and discarding for a short while before
+// closing: closing with unread bytes makes the kernel send RST, and the client
+// would see "connection reset" instead of our answer (nginx's lingering close).
+// Over TLS the FIN comes without close_notify; the answer is framed by its
+// Content-Length, so clients take it whole.
 template <class Stream>
 asio::awaitable<void> linger(Stream& stream, const config::server_config& lim) {
-  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+  auto& lowest = beast::get_lowest_layer(stream);
+  beast::error_code ec;
+  lowest.socket().shutdown(tcp::socket::shutdown_send, ec);
+  lowest.expires_after(std::chrono::seconds(2));
   std::array<char, 16384> scratch;
   uint64_t drained = 0;
   while (drained < 2 * uint64_t(lim.max_body_bytes)) {
-    auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), nothrow);
-    if (ec) break;
+    auto [rec, n] = co_await lowest.socket().async_read_some(asio::buffer(scratch), nothrow);
+    if (rec) break;
     drained += n;
   }
+}
+
+// The client left or went quiet: nothing to answer.
+bool peer_left(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::ssl::error::stream_truncated || ec == asio::error::connection_reset ||
+         ec == asio::error::operation_aborted || ec == asio::error::broken_pipe;
+}
+
+// The answer to a request whose head or body could not be read.
+api_error framing_error(const beast::error_code& ec, const config::server_config& lim) {
+  if (ec == http::error::header_limit) return header_too_large(lim.max_header_bytes);
+  if (ec == http::error::body_limit) return body_too_large(lim.max_body_bytes);
+  return invalid_request("Malformed HTTP request: " + ec.message() + ".");
 }
 
 template <class Stream>
@@ -312,25 +333,26 @@ asio::awaitable<void> session_loop(Stream stream, std::shared_ptr<server_state> 
         metrics.timeout_dropped();
         co_return;  // slowloris: drop without a word
       }
-      if (hec == http::error::end_of_stream || hec == asio::error::eof ||
-          hec == asio::ssl::error::stream_truncated || hec == asio::error::connection_reset ||
-          hec == asio::error::operation_aborted)
-        co_return;
+      if (peer_left(hec)) co_return;
       // A Content-Length over body_limit already fails while reading the header.
-      api_error e = hec == http::error::header_limit ? header_too_large(lim.max_header_bytes)
-                    : hec == http::error::body_limit ? body_too_large(lim.max_body_bytes)
-                    : invalid_request("Malformed HTTP request: " + hec.message() + ".");
+      api_error e = framing_error(hec, lim);
       http_out out = api_router::error_reply(e);
       co_await write_reply(stream, out, api_router::new_id("req_"), false, *st);
       metrics.request_finished("other", e.status, seconds_since(t0));
       co_await linger(stream, lim);
-      break;
+      co_return;
     }
     const std::string request_id = request_id_for(parser.get());
     const std::string target(parser.get().target());
     if (beast::websocket::is_upgrade(parser.get())) {
       const std::string path = target.substr(0, target.find('?'));
       if (path == "/v1/responses") {
+        if (auto refused = check_ws_upgrade(parser.get())) {
+          http_out out = api_router::error_reply(*refused);
+          co_await write_reply(stream, out, request_id, false, *st);
+          metrics.request_finished("ws:/v1/responses", refused->status, seconds_since(t0));
+          break;
+        }
         lowest.expires_never();
         handle->on_drain = nullptr;  // the WebSocket session installs its own
         co_await run_ws_session(std::move(stream), parser.release(), request_id, st, handle);
@@ -342,7 +364,7 @@ asio::awaitable<void> session_loop(Stream stream, std::shared_ptr<server_state> 
       co_await write_reply(stream, out, request_id, false, *st);
       metrics.request_finished("other", 413, seconds_since(t0));
       co_await linger(stream, lim);
-      break;
+      co_return;
     }
     if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
       http::response<http::empty_body> cont{http::status::continue_, 11};
@@ -355,13 +377,14 @@ asio::awaitable<void> session_loop(Stream stream, std::shared_ptr<server_state> 
         metrics.timeout_dropped();
         co_return;
       }
-      if (bec == http::error::body_limit) {
-        http_out out = api_router::error_reply(body_too_large(lim.max_body_bytes));
-        co_await write_reply(stream, out, request_id, false, *st);
-        metrics.request_finished("other", 413, seconds_since(t0));
-        co_await linger(stream, lim);
-      }
-      break;
+      if (peer_left(bec)) co_return;
+      // An oversized or badly framed body (chunk size "zz"): say so, then close.
+      api_error e = framing_error(bec, lim);
+      http_out out = api_router::error_reply(e);
+      co_await write_reply(stream, out, request_id, false, *st);
+      metrics.request_finished("other", e.status, seconds_since(t0));
+      co_await linger(stream, lim);
+      co_return;
     }
     http_request req = parser.release();
     http_in in;

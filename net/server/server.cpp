@@ -53,6 +53,9 @@ class beast_server final : public server {
       tls_ctx_.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                            asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                            asio::ssl::context::no_tlsv1_1);
+      // OpenSSL's server session cache holds up to 20,480 sessions by
+      // default, a few KiB each, filled by every new client; bound it.
+      SSL_CTX_sess_set_cache_size(tls_ctx_.native_handle(), 1024);
       tls_ctx_.use_certificate_chain(asio::buffer(opt_.cert_pem), ec);
       if (ec) return fail(error, "TLS certificate: " + ec.message());
       tls_ctx_.use_private_key(asio::buffer(opt_.key_pem), asio::ssl::context::pem, ec);

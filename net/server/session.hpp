@@ -1,7 +1,9 @@
 #pragma once
 // Internal to net/server/*.cpp (it pulls in Beast): the state every session
 // shares and the session entry points, one per stream type.
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/compose.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -27,8 +30,11 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using plain_stream = beast::tcp_stream;
-using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+// beast::tcp_stream, but with a rate-policy type of our own so that argument-
+// dependent lookup finds the WebSocket teardown declared below.
+struct drain_rate_policy : beast::unlimited_rate_policy {};
+using plain_stream = beast::basic_stream<tcp, asio::any_io_executor, drain_rate_policy>;
+using tls_stream = beast::ssl_stream<plain_stream>;
 using http_request = http::request<http::string_body>;
 inline constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
@@ -96,6 +102,39 @@ struct server_state {
     conns.erase(h);
   }
 };
+
+// The WebSocket close of a plain TCP connection, used by Beast when it fails
+// a connection itself (a frame over read_message_max: close 1009). Beast
+// 1.81's own TCP teardown reads once and closes; a client still sending its
+// oversized message then gets a reset, which can destroy our close frame in
+// its receive buffer (it sees 1006). This one sends FIN, then reads and
+// discards until the client's EOF or for at most 2 s, then closes.
+struct drain_teardown_op {
+  plain_stream& stream;
+  std::unique_ptr<std::array<char, 16384>> scratch = std::make_unique<std::array<char, 16384>>();
+  bool started = false;
+
+  template <class Self>
+  void operator()(Self& self, beast::error_code ec = {}, std::size_t = 0) {
+    if (!started) {
+      started = true;
+      beast::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      stream.expires_after(std::chrono::seconds(2));
+      return stream.async_read_some(asio::buffer(*scratch), std::move(self));
+    }
+    if (!ec) return stream.async_read_some(asio::buffer(*scratch), std::move(self));
+    beast::error_code ignored;
+    stream.socket().close(ignored);
+    self.complete(ec == asio::error::eof ? beast::error_code{} : ec);
+  }
+};
+
+template <class Handler>
+auto async_teardown(beast::role_type, plain_stream& stream, Handler&& handler) {
+  return asio::async_compose<Handler, void(beast::error_code)>(drain_teardown_op{stream}, handler,
+                                                               stream);
+}
 
 // Serves HTTP/1.1 requests on an accepted (and, for TLS, handshaken) stream
 // until the client leaves, a limit or timeout hits, or the server drains.

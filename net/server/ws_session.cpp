@@ -296,14 +296,15 @@ asio::awaitable<void> ws_loop(Stream stream, http_request req, std::string reque
   conn->traceparent = std::string(req["traceparent"]);
   std::string protocol;
   const std::string authz = credential_of(req, &protocol);
-  std::optional<api_error> auth_error = st->router.authenticate(authz, &conn->who);
+  std::optional<api_error> auth_error = st->router.authenticate(authz, conn->client_address, &conn->who);
 
   conn->ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-  // The message size limit is enforced below while reading, so that an
-  // oversized message gets a proper close handshake (1009) in which Beast
-  // drains the rest of it, instead of a reset.
+  // Beast checks each frame header against the limit: a frame (or the sum
+  // of a fragmented message's frames) that declares more is refused at its
+  // header with close code 1009, before any of its payload is awaited. The
+  // loop below checks the bytes received as well.
   const uint64_t max_message_bytes = static_cast<uint64_t>(st->limits.max_body_bytes);
-  conn->ws.read_message_max(0);  // 0 = Beast's own limit off
+  conn->ws.read_message_max(static_cast<size_t>(max_message_bytes));
   conn->ws.set_option(websocket::stream_base::decorator([protocol, request_id](websocket::response_type& res) {
     res.set(http::field::server, "troupe");
     res.set("x-request-id", request_id);

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "actors/engine/exec/cpu_kernels.hpp"
 #include "actors/engine/exec/paged_attention.hpp"
@@ -99,6 +102,35 @@ void cpu_executor::run_layer(int32_t layer, const gpu::step_batch& batch) {
   cpu::add_inplace(hidden_.data(), proj_.data(), t * h);
 }
 
+namespace {
+
+// Sizes one step-scratch buffer. Buffers follow the largest step seen; one
+// holding more than 4x what this step needs (and 16 MiB over it) is released
+// first, so that a burst of concurrent requests (logits alone are
+// [max_num_seqs, vocab] floats: 128 MiB for 256 sequences of a 128k vocab)
+// does not stay resident for the life of the server once the load is gone.
+// Returns true when it released memory.
+bool fit(std::vector<float>& v, std::size_t n) {
+  constexpr std::size_t slack = (std::size_t{16} << 20) / sizeof(float);
+  bool released = false;
+  if (v.capacity() > 4 * n + slack) {
+    std::vector<float>().swap(v);
+    released = true;
+  }
+  v.resize(n);
+  return released;
+}
+
+// Hands freed heap pages back to the kernel: glibc keeps freed chunks below
+// its (adaptive, up to 32 MiB) mmap threshold in its arenas otherwise.
+void return_freed_memory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
+}  // namespace
+
 void cpu_executor::compute_logits(const std::vector<int32_t>& rows, float* logits) {
   const int64_t h = spec_.hidden_size;
   const auto m = static_cast<int64_t>(rows.size());
@@ -116,20 +148,21 @@ void cpu_executor::forward(const gpu::step_batch& batch, const std::vector<int32
   const int64_t h = spec_.hidden_size;
   const int64_t q_dim = int64_t{spec_.num_heads} * spec_.head_dim;
   const int64_t kv_dim = int64_t{spec_.num_kv_heads} * spec_.head_dim;
-  hidden_.resize(t * h);
-  normed_.resize(std::max<int64_t>(t, static_cast<int64_t>(rows.size())) * h);
-  qkv_.resize(t * (q_dim + 2 * kv_dim));
-  attn_.resize(t * q_dim);
-  proj_.resize(t * h);
-  gate_up_.resize(t * 2 * spec_.intermediate_size);
-  act_.resize(t * spec_.intermediate_size);
+  bool released = fit(hidden_, t * h);
+  released |= fit(normed_, std::max<int64_t>(t, static_cast<int64_t>(rows.size())) * h);
+  released |= fit(qkv_, t * (q_dim + 2 * kv_dim));
+  released |= fit(attn_, t * q_dim);
+  released |= fit(proj_, t * h);
+  released |= fit(gate_up_, t * 2 * spec_.intermediate_size);
+  released |= fit(act_, t * spec_.intermediate_size);
+  if (released) return_freed_memory();
 
   for (int64_t i = 0; i < t; ++i) weights_.embed.copy_row(batch.token_ids[i], hidden_.data() + i * h);
   for (int32_t l = 0; l < spec_.num_layers; ++l) run_layer(l, batch);
   compute_logits(rows, logits);
 }
 
-gpu::step_result cpu_executor::execute(const gpu::step_batch& batch) {
+expected<gpu::step_result> cpu_executor::try_execute(const gpu::step_batch& batch) {
   const int64_t vocab = spec_.vocab_size;
   gpu::step_result result;
   // Sampling reads one row per sequence: its last token row, where it samples.
@@ -147,12 +180,12 @@ gpu::step_result cpu_executor::execute(const gpu::step_batch& batch) {
     for (int32_t i = 0; i < batch.num_tokens(); ++i) rows[i] = i;
     result.logits.resize(rows.size() * vocab);
     forward(batch, rows, result.logits.data());
-    logits_.resize(sample_rows.size() * vocab);
+    if (fit(logits_, sample_rows.size() * vocab)) return_freed_memory();
     for (std::size_t i = 0; i < sample_rows.size(); ++i)
       std::memcpy(logits_.data() + i * vocab, result.logits.data() + sample_rows[i] * vocab,
                   vocab * sizeof(float));
   } else {
-    logits_.resize(sample_rows.size() * vocab);
+    if (fit(logits_, sample_rows.size() * vocab)) return_freed_memory();
     forward(batch, sample_rows, logits_.data());
   }
   sampled_logits = logits_.data();
@@ -160,14 +193,22 @@ gpu::step_result cpu_executor::execute(const gpu::step_batch& batch) {
   // sample_batch wants row s for sequence s; rows of sequences that do not
   // sample are ignored, so when every sequence samples no copy is needed.
   if (static_cast<int32_t>(sampled_seqs.size()) != batch.num_seqs) {
-    seq_logits_.resize(static_cast<std::size_t>(batch.num_seqs) * vocab);
+    if (fit(seq_logits_, static_cast<std::size_t>(batch.num_seqs) * vocab)) return_freed_memory();
     for (std::size_t i = 0; i < sampled_seqs.size(); ++i)
       std::memcpy(seq_logits_.data() + sampled_seqs[i] * vocab, logits_.data() + i * vocab,
                   vocab * sizeof(float));
     sampled_logits = seq_logits_.data();
+  } else if (fit(seq_logits_, 0)) {
+    return_freed_memory();
   }
   sample_batch(batch, sampled_logits, spec_.vocab_size, result);
   return result;
+}
+
+void cpu_executor::release_idle_memory() {
+  for (auto* v : {&hidden_, &normed_, &qkv_, &attn_, &proj_, &gate_up_, &act_, &logits_, &seq_logits_})
+    std::vector<float>().swap(*v);
+  return_freed_memory();
 }
 
 std::unique_ptr<executor> make_cpu_executor(const std::string& model_dir,

@@ -56,7 +56,8 @@ class cpu_executor final : public executor {
   int64_t num_kv_blocks() const override { return layout_.num_blocks; }
   int32_t block_size() const override { return layout_.block_size; }
   // Also requires every token id < spec().vocab_size.
-  gpu::step_result execute(const gpu::step_batch& batch) override;
+  expected<gpu::step_result> try_execute(const gpu::step_batch& batch) override;
+  void release_idle_memory() override;
   bool supports_token_masks() const override { return true; }
 
  private:
@@ -74,7 +75,8 @@ class cpu_executor final : public executor {
   thread_pool pool_;
   std::function<void(int32_t, linear_site, const float*, int64_t, int64_t)> observe_;
 
-  // Step scratch, [num_tokens, *]; kept between steps to avoid reallocation.
+  // Step scratch, [num_tokens, *]; kept between steps to avoid reallocation,
+  // released when far larger than the step at hand (see fit() in the .cpp).
   std::vector<float> hidden_, normed_, qkv_, attn_, proj_, gate_up_, act_;
   std::vector<float> logits_;      // [sampled sequences, vocab]
   std::vector<float> seq_logits_;  // [num_seqs, vocab] when some sequence does not sample

@@ -1,8 +1,6 @@
 #include "actors/engine/exec/cuda_executor_adapter.hpp"
 
 #if TROUPE_HAVE_CUDA
-#include <cstdio>
-
 #include "actors/engine/model/checkpoint.hpp"
 #include "actors/engine/model/quantized_linear.hpp"
 #endif
@@ -23,12 +21,13 @@ class cuda_executor_adapter final : public executor {
   int32_t block_size() const override { return exec_->block_size(); }
 
   bool supports_token_masks() const override { return true; }  // applied in the sampling kernel
-  gpu::step_result execute(const gpu::step_batch& batch) override {
+  // The CUDA executor reports a failed step through last_error() (and an
+  // empty result); here it becomes an engine_error the engine can act on.
+  expected<gpu::step_result> try_execute(const gpu::step_batch& batch) override {
     gpu::step_result r = exec_->execute(batch);
-    // The interface has no error channel: a failed step is reported here and
-    // comes back with no sampled tokens.
-    if (!exec_->last_error().empty())
-      std::fprintf(stderr, "cuda executor: %s\n", exec_->last_error().c_str());
+    if (!exec_->last_error().empty()) return engine_error{"cuda executor: " + exec_->last_error()};
+    if (static_cast<int32_t>(r.sampled_token_ids.size()) < batch.num_seqs)
+      return engine_error{"cuda executor: the step returned no sampled tokens"};
     return r;
   }
 

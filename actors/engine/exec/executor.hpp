@@ -4,12 +4,18 @@
 // driven by one thread (the scheduler's); it never sends messages.
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
+#include "actors/engine/expected.hpp"
 #include "gpu/model_spec.hpp"
 #include "gpu/step_batch.hpp"
 
 namespace troupe::engine {
+
+struct step_failed : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 class executor {
  public:
@@ -25,7 +31,21 @@ class executor {
 
   // Runs one iteration. Preconditions: the batch is well-formed (see
   // gpu/step_batch.hpp) and every slot / block id is < num_kv_blocks().
-  virtual gpu::step_result execute(const gpu::step_batch& batch) = 0;
+  // A failed step (a CUDA fault, a lost device) is an engine_error, never an
+  // empty or partial result.
+  virtual expected<gpu::step_result> try_execute(const gpu::step_batch& batch) = 0;
+
+  // try_execute for tests, benchmarks and offline tools: throws
+  // step_failed on an error.
+  gpu::step_result execute(const gpu::step_batch& batch) {
+    auto r = try_execute(batch);
+    if (!r) throw step_failed(r.error().message);
+    return std::move(r).value();
+  }
+
+  // The engine has nothing left to run: memory that only serves steps in
+  // flight (scratch sized to the largest batch seen) may be handed back.
+  virtual void release_idle_memory() {}
 
   // Whether execute() honours step_batch's logit bias and token masks; the
   // engine refuses requests that need them otherwise.

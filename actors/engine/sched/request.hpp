@@ -72,6 +72,9 @@ struct request_output {
   // Milliseconds from add_request to the first step that scheduled the
   // request; -1 until then.
   double queue_time_ms = -1;
+  // Non-empty: the step that ran this request failed (an executor error);
+  // the request is finished (finished == abort) and this says why.
+  std::string error;
 };
 
 }  // namespace troupe::engine

@@ -101,6 +101,31 @@ TEST(Engine, AnAbortedSequenceFreesItsKvBlocksInTheSameIteration) {
   f.e->abort_request("no-such-request");  // ignored
 }
 
+TEST(Engine, AFailedStepFinishesItsRequestsWithTheErrorAndTheEngineKeepsServing) {
+  engine_fixture f(64, 4, options_with(8, 64, /*prefix_caching=*/false));
+  const int64_t free0 = f.e->stats().num_free_blocks;
+  ASSERT_EQ(f.e->add_request(make_request("a", make_prompt(10, 1), 20)), add_error::none);
+  ASSERT_EQ(f.e->add_request(make_request("b", make_prompt(7, 2), 20)), add_error::none);
+  f.e->step();  // both prefilled; each holds blocks now
+  ASSERT_LT(f.e->stats().num_free_blocks, free0);
+  f.exec->fail_next_steps(1);
+  const auto outputs = f.e->step();
+  ASSERT_EQ(outputs.size(), 2u);
+  for (const auto& o : outputs) {
+    EXPECT_EQ(o.finished, finish_reason::abort) << o.request_id;
+    EXPECT_EQ(o.error, "fake executor: injected step failure") << o.request_id;
+    EXPECT_TRUE(o.new_token_ids.empty()) << o.request_id;
+  }
+  EXPECT_FALSE(f.e->has_unfinished_requests());
+  EXPECT_EQ(f.e->stats().num_free_blocks, free0);
+  // The engine still serves: a new request runs to the reference output.
+  const auto r = make_request("c", make_prompt(5, 3), 6);
+  ASSERT_EQ(f.e->add_request(r), add_error::none);
+  engine_run run = run_to_completion(*f.e);
+  EXPECT_EQ(run.output_ids["c"], toy_generate(r.prompt_token_ids, r.params, f.e->max_model_len()).output_ids);
+  EXPECT_NE(run.finished["c"], finish_reason::abort);
+}
+
 TEST(Engine, AbortingAWaitingOrPreemptedRequestReportsItOnceAndLeavesOthersIntact) {
   // A pool so small that the second request is preempted while both decode.
   engine_fixture f(6, 4, options_with(4, 64, /*prefix_caching=*/false));

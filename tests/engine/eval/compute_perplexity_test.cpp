@@ -22,7 +22,7 @@ class scripted_executor final : public executor {
   const gpu::model_spec& spec() const override { return spec_; }
   int64_t num_kv_blocks() const override { return num_blocks_; }
   int32_t block_size() const override { return 4; }
-  gpu::step_result execute(const gpu::step_batch& batch) override {
+  expected<gpu::step_result> try_execute(const gpu::step_batch& batch) override {
     batches.push_back(batch);
     gpu::step_result r;
     r.sampled_token_ids.assign(batch.num_seqs, -1);

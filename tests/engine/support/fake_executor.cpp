@@ -62,8 +62,12 @@ fake_executor::fake_executor(int64_t num_blocks, int32_t block_size)
   spec_.vocab_size = toy_vocab_size;
 }
 
-gpu::step_result fake_executor::execute(const gpu::step_batch& batch) {
+expected<gpu::step_result> fake_executor::try_execute(const gpu::step_batch& batch) {
   batches_.push_back(batch);
+  if (num_failing_steps_ > 0) {
+    --num_failing_steps_;
+    return engine_error{"fake executor: injected step failure"};
+  }
   const int64_t num_slots = static_cast<int64_t>(kv_tokens_.size());
   // Write every input token into its slot, checking the slot agrees with the
   // block table and position (as a kernel would silently assume).

@@ -37,7 +37,10 @@ class fake_executor final : public executor {
   const gpu::model_spec& spec() const override { return spec_; }
   int64_t num_kv_blocks() const override { return num_blocks_; }
   int32_t block_size() const override { return block_size_; }
-  gpu::step_result execute(const gpu::step_batch& batch) override;
+  expected<gpu::step_result> try_execute(const gpu::step_batch& batch) override;
+
+  // The next `n` steps fail with an engine_error (as a CUDA fault would).
+  void fail_next_steps(int32_t n) { num_failing_steps_ = n; }
 
   // Every batch executed so far.
   const std::vector<gpu::step_batch>& batches() const { return batches_; }
@@ -51,6 +54,7 @@ class fake_executor final : public executor {
   std::vector<int32_t> kv_tokens_;  // [num_blocks * block_size], -1 = never written
   std::vector<gpu::step_batch> batches_;
   int64_t num_faults_ = 0;
+  int32_t num_failing_steps_ = 0;
 };
 
 }  // namespace troupe::engine::testing
