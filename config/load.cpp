@@ -192,8 +192,10 @@ const std::vector<field>& schema() {
         "default per-principal tokens (prompt + max_tokens) per minute; 0 = unlimited",
         [](troupe_config& c) -> field_ref { return &c.limits.tokens_per_minute; }, 0);
     add("limits", "max_auth_failures",
+        "failed authentications a client address may burst before it is refused (429); 0 = no throttle",
         [](troupe_config& c) -> field_ref { return &c.limits.max_auth_failures; }, 0, 1 << 24);
     add("limits", "auth_failure_refill_ms",
+        "ms after which an address earns back one failed authentication",
         [](troupe_config& c) -> field_ref { return &c.limits.auth_failure_refill_ms; }, 1, 1LL << 32);
     add("limits", "max_tracked_principals",
         "token buckets held in memory (least recently used are forgotten)",
