@@ -15,5 +15,5 @@ if [ ! -f "$out/models/1b/config.json" ]; then
 fi
 cp "$root"/tests/data/models/tiny-llama3/tokenizer*.json "$out/models/1b/"
 "$root/bench/cluster/hop_latency.sh" --model "$out/models/1b" --executor cuda --workers "1 2" \
-  --concurrency 64 --num-prompts 256 --input-len 128 --output-len 128 --out "$out/hop" \
+  --concurrency 64 --num-prompts 64 --input-len 128 --output-len 128 --out "$out/hop" \
   --engine-flag=--gpu-memory-utilization=0.4
