@@ -9,11 +9,12 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:?usage: gpu_topology.sh OUT_DIR}
-mkdir -p "$out"
-if [ ! -f "$out/models/1b/config.json" ]; then
-  python3 "$root/tools/reference/make_large_shape_reference.py" "$out/models" --no-reference 1b > "$out/make_model.log" 2>&1
+models=${TROUPE_MODELS_DIR:-/tmp/troupe-models}  # 2.5 GB: kept out of OUT_DIR
+mkdir -p "$out" "$models"
+if [ ! -f "$models/1b/config.json" ]; then
+  python3 "$root/tools/reference/make_large_shape_reference.py" "$models" --no-reference 1b > "$out/make_model.log" 2>&1
 fi
-cp "$root"/tests/data/models/tiny-llama3/tokenizer*.json "$out/models/1b/"
-"$root/bench/cluster/hop_latency.sh" --model "$out/models/1b" --executor cuda --workers "1 2" \
+cp "$root"/tests/data/models/tiny-llama3/tokenizer*.json "$models/1b/"
+"$root/bench/cluster/hop_latency.sh" --model "$models/1b" --executor cuda --workers "1 2" \
   --concurrency 64 --num-prompts 64 --input-len 128 --output-len 128 --out "$out/hop" \
   --engine-flag=--gpu-memory-utilization=0.4
