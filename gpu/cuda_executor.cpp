@@ -105,14 +105,20 @@ std::string cuda_executor::impl::allocate_workspaces() {
 std::string cuda_executor::impl::allocate_kv(int64_t weight_bytes, int64_t work_bytes) {
   size_t free_bytes = 0, total_bytes = 0;
   TROUPE_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
+  // The budget is this process's share of the device (so that two workers
+  // sharing a GPU can each take 0.4): it holds our weights and workspaces, and
+  // the KV cache gets the rest — never more than is actually free, whatever
+  // other processes hold.
   const int64_t budget = static_cast<int64_t>(options.gpu_memory_utilization * total_bytes);
-  const int64_t in_use = static_cast<int64_t>(total_bytes - free_bytes);
+  const int64_t ours = weight_bytes + work_bytes;
   const int64_t bytes_per_block = int64_t{2} * L * kv.block_size * NKV * D * elem();
-  int64_t num_blocks = (budget - in_use - kGraphReserveBytes) / bytes_per_block;
+  const int64_t for_kv = std::min<int64_t>(budget - ours, static_cast<int64_t>(free_bytes)) - kGraphReserveBytes;
+  int64_t num_blocks = for_kv / bytes_per_block;
   if (options.max_kv_blocks > 0) num_blocks = std::min(num_blocks, options.max_kv_blocks);
   if (num_blocks <= 0)
-    return "no memory left for the KV cache: " + std::to_string(in_use / kGiB) +
-           " GiB in use of a budget of " + std::to_string(budget / kGiB) + " GiB";
+    return "no memory left for the KV cache: weights and workspaces take " + std::to_string(ours / kGiB) +
+           " GiB of a budget of " + std::to_string(budget / kGiB) + " GiB, and " +
+           std::to_string(free_bytes / kGiB) + " GiB of the device are free";
   kv.num_blocks = num_blocks;
   TROUPE_CUDA_TRY(cudaMalloc(&kv_cache, num_blocks * bytes_per_block));
   TROUPE_CUDA_TRY(cudaMemset(kv_cache, 0, num_blocks * bytes_per_block));
