@@ -164,10 +164,15 @@ std::unique_ptr<cuda_executor::impl> build(const model_spec& spec, const cuda_ex
                       std::to_string(m->group_size) + " has a shape the CUDA kernels do not support "
                       "(columns and group size must be multiples of 32 for 4-bit, 16 for 8-bit)");
     }
-    // Larger batches dequantize tiles of the widest Linear into one workspace.
-    const int64_t widest = std::max<int64_t>(p->I, std::max<int64_t>(p->H, int64_t{p->NH} * p->D));
-    const int64_t tallest = std::max<int64_t>(2 * int64_t{p->I}, p->qkv_width);
-    if (e = p->gemm.reserve_dequant(tallest, widest, p->compute); !e.empty()) return fail(e);
+    // Larger batches dequantize tiles into one workspace, sized for the
+    // largest tile of any Linear (a narrower matrix gets taller tiles, so the
+    // widest one alone does not bound it).
+    const int64_t shapes[][2] = {{p->qkv_width, p->H},
+                                 {p->H, int64_t{p->NH} * p->D},
+                                 {2 * int64_t{p->I}, p->H},
+                                 {p->H, p->I}};
+    for (const auto& [rows, cols] : shapes)
+      if (e = p->gemm.reserve_dequant(rows, cols, p->compute); !e.empty()) return fail(e);
     if (o.verbose)
       std::fprintf(stderr, "quantized weights: %s, dequantization tile %.1f MiB\n",
                    quant_format_name(quantized->front().qkv.format),
