@@ -106,6 +106,14 @@ void finish_choice(request_pointer self, int32_t index, engine::finish_reason re
   else ++m.requests_finished_stop;
 }
 
+// Monitors stay attached to the monitored worker until it exits: a request
+// that ends must take its own off, or every request leaves one behind.
+void stop(request_pointer self) {
+  for (const caf::actor_addr& worker : self->state.monitored) self->demonitor(worker);
+  self->state.monitored.clear();
+  self->quit();
+}
+
 void deliver_done_if_finished(request_pointer self) {
   auto& st = self->state;
   if (st.num_unfinished > 0) return;
@@ -121,7 +129,7 @@ void deliver_done_if_finished(request_pointer self) {
   st.args.metrics->e2e_request_latency_seconds.observe(seconds_between(st.started, now));
   st.args.sink(std::move(done));
   if (st.args.on_finished) st.args.on_finished();
-  self->quit();
+  stop(self);
 }
 
 // Ends a choice with an error event (no worker could take it, or the engine
@@ -349,7 +357,7 @@ request_actor::behavior_type request_impl(request_pointer self, request_actor_ar
             ++s.args.metrics->requests_finished_abort;
           }
         if (s.args.on_finished) s.args.on_finished();
-        self->quit();
+        stop(self);
       },
       [self](lost_atom, int32_t worker_id) { on_worker_failed(self, std::nullopt, worker_id); },
       [self](reroute_atom, int32_t index) {

@@ -28,6 +28,22 @@ std::string prometheus_label_value(std::string_view v) {
   return out;
 }
 
+namespace {
+
+// Whether the label list after '{' already has name="…".
+bool has_label(std::string_view labels, std::string_view name) {
+  labels = labels.substr(0, labels.find('}'));
+  const std::string key = std::string(name) + "=\"";
+  size_t at = labels.find(key);
+  while (at != std::string_view::npos) {
+    if (at == 0 || labels[at - 1] == ',') return true;
+    at = labels.find(key, at + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
 std::string with_label(std::string_view text, std::string_view name, std::string_view value) {
   const std::string label = std::string(name) + "=\"" + prometheus_label_value(value) + "\"";
   std::string out;
@@ -41,6 +57,8 @@ std::string with_label(std::string_view text, std::string_view name, std::string
     size_t cut = line.find_first_of("{ ");
     if (line.empty() || line[0] == '#' || cut == std::string_view::npos) {
       out += line;
+    } else if (line[cut] == '{' && has_label(line.substr(cut + 1), name)) {
+      out += line;  // a series that names its own (e.g. per-worker series of a gateway)
     } else if (line[cut] == '{') {
       out += line.substr(0, cut + 1);
       out += label;
