@@ -217,26 +217,23 @@ class gateway_node final : public cluster_service {
 
   std::string metrics_text() const override {
     std::string out = state_->metrics->render();
-    out += "# HELP troupe:worker_healthy 1 while the worker answers heartbeats and takes requests.\n"
-           "# TYPE troupe:worker_healthy gauge\n";
     const auto workers = state_->workers->snapshot();
-    auto labels = [](const worker_entry& w) {
-      return "{worker=\"" + w.address + "\",model_name=\"" + w.model_id + "\"}";
+    auto family = [&](const std::string& name, const char* type, const char* help, auto value) {
+      out += "# HELP troupe:" + name + " " + help + "\n# TYPE troupe:" + name + " " + type + "\n";
+      for (const auto& w : workers)
+        out += "troupe:" + name + "{worker=\"" + w.address + "\",model_name=\"" + w.model_id + "\"} " +
+               std::to_string(value(w)) + "\n";
     };
-    for (const auto& w : workers)
-      out += "troupe:worker_healthy" + labels(w) + " " + std::to_string(w.healthy && !w.draining ? 1 : 0) + "\n";
-    out += "# HELP troupe:worker_in_flight Sequences this gateway runs on the worker.\n"
-           "# TYPE troupe:worker_in_flight gauge\n";
-    for (const auto& w : workers) out += "troupe:worker_in_flight" + labels(w) + " " + std::to_string(w.in_flight) + "\n";
-    out += "# HELP troupe:worker_routed_total Sequences routed to the worker.\n"
-           "# TYPE troupe:worker_routed_total counter\n";
-    for (const auto& w : workers) out += "troupe:worker_routed_total" + labels(w) + " " + std::to_string(w.routed_total) + "\n";
-    out += "# HELP troupe:worker_failovers_total Sequences moved off the worker after it failed.\n"
-           "# TYPE troupe:worker_failovers_total counter\n";
-    for (const auto& w : workers) out += "troupe:worker_failovers_total" + labels(w) + " " + std::to_string(w.failovers_total) + "\n";
-    out += "# HELP troupe:worker_ejections_total Times the worker was ejected (silent or disconnected).\n"
-           "# TYPE troupe:worker_ejections_total counter\n";
-    for (const auto& w : workers) out += "troupe:worker_ejections_total" + labels(w) + " " + std::to_string(w.ejections_total) + "\n";
+    family("worker_healthy", "gauge", "1 while the worker answers heartbeats and takes requests.",
+           [](const worker_entry& w) { return w.healthy && !w.draining ? 1 : 0; });
+    family("worker_in_flight", "gauge", "Sequences this gateway runs on the worker.",
+           [](const worker_entry& w) { return w.in_flight; });
+    family("worker_routed_total", "counter", "Sequences routed to the worker.",
+           [](const worker_entry& w) { return w.routed_total; });
+    family("worker_failovers_total", "counter", "Sequences moved off the worker after it failed.",
+           [](const worker_entry& w) { return w.failovers_total; });
+    family("worker_ejections_total", "counter", "Times the worker was ejected (silent or disconnected).",
+           [](const worker_entry& w) { return w.ejections_total; });
     out += "# HELP troupe:workers_refused_total Workers refused at the handshake (version or interface).\n"
            "# TYPE troupe:workers_refused_total counter\ntroupe:workers_refused_total " +
            std::to_string(state_->refused_workers_total.load()) + "\n";
