@@ -1,11 +1,16 @@
 #include "actors/node/worker_choice.hpp"
 
+#include <algorithm>
+#include <span>
+
+#include "actors/engine/kv/block_pool.hpp"
+
 namespace troupe::actors {
 
 namespace {
 
-// FNV-1a over bytes, then a 64-bit finalizer (splitmix64) so that nearby keys
-// spread over workers.
+// Rendezvous score of (key, worker name): FNV-1a over the name's bytes seeded
+// with the key, then a 64-bit finalizer (splitmix64).
 uint64_t mix(uint64_t h) {
   h += 0x9e3779b97f4a7c15ull;
   h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -26,8 +31,12 @@ std::optional<uint64_t> prefix_affinity_key(const std::vector<int32_t>& prompt_t
   if (block_size <= 0) return std::nullopt;
   const size_t num_blocks = std::min<size_t>(prompt_token_ids.size() / block_size, max_blocks);
   if (num_blocks == 0) return std::nullopt;
-  return mix(fnv1a(0xcbf29ce484222325ull, prompt_token_ids.data(),
-                   num_blocks * block_size * sizeof(int32_t)));
+  // The prefix cache's own chained block hash: equal keys mean equal cached blocks.
+  engine::block_hash h = engine::first_block_parent_hash;
+  for (size_t b = 0; b < num_blocks; ++b)
+    h = engine::hash_block_tokens(
+        h, std::span<const int32_t>(prompt_token_ids.data() + b * block_size, block_size));
+  return h;
 }
 
 int32_t choose_worker(const std::vector<worker_load>& candidates, std::optional<uint64_t> affinity_key,
