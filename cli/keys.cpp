@@ -7,6 +7,7 @@
 #include <string>
 
 #include "actors/persistence/key_store.hpp"
+#include "actors/persistence/postgres_db.hpp"
 #include "actors/persistence/request_log_export.hpp"
 #include "cli/cli_args.hpp"
 #include "config/load.hpp"
@@ -16,12 +17,13 @@ namespace troupe::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: troupe keys create [--name N] [--rpm R] [--tpm T] [--models M1,M2] [--db PATH]\n"
-    "       troupe keys list [--db PATH]\n"
-    "       troupe keys revoke ID [--db PATH]\n"
+    "usage: troupe keys create [--name N] [--rpm R] [--tpm T] [--models M1,M2] [--db PATH|URL]\n"
+    "       troupe keys list [--db PATH|URL]\n"
+    "       troupe keys revoke ID [--db PATH|URL]\n"
     "\n"
     "API keys live in a SQLite file (default $TROUPE_KEYS_DB, else ./troupe-data/keys.db; the\n"
-    "server reads the same file: [auth] keys_db). Only SHA-256 of each key is stored:\n"
+    "server reads the same file: [auth] keys_db), or in PostgreSQL when --db is a\n"
+    "postgresql:// URL (the store several gateways share). Only SHA-256 of each key is stored:\n"
     "create prints the key once, on stdout; it cannot be shown again.\n"
     "--rpm / --tpm: requests / tokens per minute for this key (default: the server's).\n"
     "--models: the only models this key may use (default: all).\n";
@@ -40,7 +42,7 @@ std::string default_db() { return config::resolved_keys_db(config::troupe_config
 std::unique_ptr<actors::key_store> open_store(const cli_args& args, bool create_if_missing) {
   std::string error;
   const std::string path = args.get_or("db", default_db());
-  if (!create_if_missing && !std::filesystem::exists(path)) {
+  if (!create_if_missing && !actors::is_postgres_url(path) && !std::filesystem::exists(path)) {
     std::fprintf(stderr,
                  "troupe keys: no key database at %s (resolved from %s).\n"
                  "The server reads [auth] keys_db, else $TROUPE_KEYS_DB, else <state_dir>/keys.db "

@@ -30,6 +30,7 @@
 #include "actors/log_actor.hpp"
 #include "actors/node/config_mapping.hpp"
 #include "actors/persistence/key_store.hpp"
+#include "actors/persistence/postgres_db.hpp"
 #include "cli/serve_report.hpp"
 #include "cli/cli_args.hpp"
 #include "actors/persistence/request_log_store.hpp"
@@ -172,6 +173,8 @@ bool security_options_from(const config::troupe_config& cfg, net::security_optio
   o->default_max_requests_per_minute = cfg.limits.requests_per_minute;
   o->default_max_tokens_per_minute = cfg.limits.tokens_per_minute;
   o->max_rate_limited_principals = static_cast<size_t>(cfg.limits.max_tracked_principals);
+  o->shared_limits_url = cfg.limits.shared_url;
+  o->shared_limits_connections = static_cast<size_t>(cfg.limits.shared_connections);
   o->log_store_text = cfg.log.store_text;
   return true;
 }
@@ -250,7 +253,7 @@ class shutdown_watchdog {
 // Whether the key database holds a key that is not revoked (without
 // creating the file when it is missing).
 bool has_usable_key(const std::string& keys_db) {
-  if (!std::filesystem::exists(keys_db)) return false;
+  if (!actors::is_postgres_url(keys_db) && !std::filesystem::exists(keys_db)) return false;
   std::string error;
   auto store = actors::key_store::open(keys_db, &error);
   if (!store) return true;  // the hooks reported what is wrong with it already
@@ -360,14 +363,19 @@ int run_edge(edge_role role, int argc, char** argv) {
   }
   // (security_hooks announces a disabled auth loudly itself.)
   if (!cfg.auth.disabled) {
-    std::fprintf(stderr, "troupe: auth: %zu static key(s), API keys from %s%s\n",
-                 cfg.auth.api_keys.size(), sec.keys_db.c_str(),
-                 cfg.auth.jwt_enabled ? ", JWT bearer tokens" : "");
+    // A PostgreSQL URL may carry a password: it is never printed.
+    const bool keys_in_postgres = actors::is_postgres_url(sec.keys_db);
+    std::fprintf(stderr, "troupe: auth: %zu static key(s), API keys from %s%s%s\n",
+                 cfg.auth.api_keys.size(), keys_in_postgres ? "PostgreSQL" : sec.keys_db.c_str(),
+                 cfg.auth.jwt_enabled ? ", JWT bearer tokens" : "",
+                 sec.shared_limits_url.empty() ? "" : ", rate limits shared in PostgreSQL");
   }
 
   if (!cfg.auth.disabled && cfg.auth.api_keys.empty() && !cfg.auth.jwt_enabled &&
       !has_usable_key(sec.keys_db)) {
-    const std::string db = std::filesystem::absolute(sec.keys_db).lexically_normal().string();
+    const std::string db = actors::is_postgres_url(sec.keys_db)
+                               ? std::string("\"$KEYS_URL\"  # the [auth] keys_db URL")
+                               : std::filesystem::absolute(sec.keys_db).lexically_normal().string();
     std::fprintf(stderr,
                  "troupe: no API key exists yet, so every request will be refused with 401. "
                  "Create one (the server accepts it within %lld ms):\n"

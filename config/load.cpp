@@ -139,7 +139,7 @@ const std::vector<field>& schema() {
         "true serves without authentication (--no-auth); never the default",
         [](troupe_config& c) -> field_ref { return &c.auth.disabled; });
     add("auth", "keys_db",
-        "SQLite file of `troupe keys`; empty = state_dir/keys.db (troupe keys uses the same default)",
+        "SQLite file or postgresql:// URL of `troupe keys` (a URL shares keys across gateways); empty = state_dir/keys.db (troupe keys uses the same default)",
         [](troupe_config& c) -> field_ref { return &c.auth.keys_db; });
     add("auth", "key_cache_ttl_ms",
         "ms a key lookup is cached: a key revoked by `troupe keys revoke` stops working within this",
@@ -200,6 +200,12 @@ const std::vector<field>& schema() {
     add("limits", "max_tracked_principals",
         "token buckets held in memory (least recently used are forgotten)",
         [](troupe_config& c) -> field_ref { return &c.limits.max_tracked_principals; }, 1, 1 << 24);
+    add("limits", "shared_url",
+        "postgresql:// URL holding the buckets, so limits hold across every gateway using it (exact; two round trips per request); empty = per process",
+        [](troupe_config& c) -> field_ref { return &c.limits.shared_url; });
+    add("limits", "shared_connections",
+        "connections each process opens to shared_url",
+        [](troupe_config& c) -> field_ref { return &c.limits.shared_connections; }, 1, 256);
     add("log", "url",
         "request log: \"sqlite:PATH\" or \"postgresql://user@host/db\"; empty = sqlite:state_dir/requests.db; \"off\" = none",
         [](troupe_config& c) -> field_ref { return &c.log.url; });

@@ -73,6 +73,8 @@ struct limits_config {
   int64_t requests_per_minute = 0;    // per principal; 0 = unlimited (keys/JWTs may set their own)
   int64_t tokens_per_minute = 0;      // prompt + max_tokens, corrected at the end; 0 = unlimited
   int64_t max_tracked_principals = 100000;  // token buckets kept in memory
+  std::string shared_url;             // "postgresql://…": buckets shared by every gateway; "" = per process
+  int64_t shared_connections = 4;     // connections to shared_url per process
   int64_t max_auth_failures = 60;     // failed authentications a client address may burst; 0 = no throttle
   int64_t auth_failure_refill_ms = 1000;  // one failure's allowance comes back this often
 };

@@ -1,15 +1,14 @@
 #pragma once
-// API keys in SQLite. Only SHA-256(key) is stored; the key text exists once,
-// in the output of `troupe keys create`. Thread-safe (one connection behind a
-// mutex: lookups are indexed and take microseconds).
+// API keys, in SQLite (one file beside the server) or PostgreSQL (shared by
+// every gateway of a cluster). Only SHA-256(key) is stored; the key text
+// exists once, in the output of `troupe keys create`. Implementations are
+// thread-safe (one connection behind a mutex: lookups are indexed and cached
+// by the caller).
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "actors/persistence/sqlite_db.hpp"
 
 namespace troupe::actors {
 
@@ -28,21 +27,24 @@ enum class revoke_outcome { revoked, already_revoked, not_found, failed };
 
 class key_store {
  public:
-  // Opens (creating and migrating) the database at path.
-  static std::unique_ptr<key_store> open(const std::string& path, std::string* error);
+  // Opens (creating and migrating) the store at `location`: a
+  // "postgresql://…"/"postgres://…" URL, else a SQLite file ("sqlite:" prefix
+  // optional).
+  static std::unique_ptr<key_store> open(const std::string& location, std::string* error);
 
-  bool insert(const api_key_record& record, std::string* error);
+  virtual ~key_store() = default;
+  virtual bool insert(const api_key_record& record, std::string* error) = 0;
   // The key with this hash, revoked or not; nullopt when unknown or on error.
-  std::optional<api_key_record> find_by_hash(const std::string& key_sha256_hex,
-                                             std::string* error = nullptr);
-  std::vector<api_key_record> list(std::string* error = nullptr);
-  revoke_outcome revoke(const std::string& id, int64_t now_unix_s, std::string* error = nullptr);
-
- private:
-  explicit key_store(std::unique_ptr<sqlite_db> db) : db_(std::move(db)) {}
-  std::mutex mu_;
-  std::unique_ptr<sqlite_db> db_;
+  virtual std::optional<api_key_record> find_by_hash(const std::string& key_sha256_hex,
+                                                     std::string* error = nullptr) = 0;
+  virtual std::vector<api_key_record> list(std::string* error = nullptr) = 0;
+  virtual revoke_outcome revoke(const std::string& id, int64_t now_unix_s,
+                                std::string* error = nullptr) = 0;
 };
+
+// The factories behind key_store::open.
+std::unique_ptr<key_store> open_sqlite_key_store(const std::string& path, std::string* error);
+std::unique_ptr<key_store> open_postgres_key_store(const std::string& url, std::string* error);
 
 // "a,b" ↔ {"a","b"} (model names never contain commas).
 std::string join_models(const std::vector<std::string>& models);

@@ -3,13 +3,11 @@
 #include "actors/persistence/request_log_store.hpp"
 
 #ifdef TROUPE_HAVE_POSTGRES
-#include <libpq-fe.h>
-
 #include <charconv>
 #include <deque>
 #include <cstdlib>
 
-#include "actors/persistence/schema/migrations.hpp"
+#include "actors/persistence/postgres_db.hpp"
 #endif
 
 namespace troupe::actors {
@@ -27,23 +25,12 @@ std::unique_ptr<request_log_store> open_postgres_request_log(const std::string&,
 namespace {
 
 constexpr size_t kRowsPerStatement = 500;  // 7,500 parameters, well under libpq's 65,535
-constexpr int64_t kSchemaLockKey = 0x74726f757065;  // pg_advisory_xact_lock key ("troupe")
 
 std::string number_text(double v) {
   char buf[32];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
   return ec == std::errc() ? std::string(buf, end) : "0";
 }
-
-struct pg_result {
-  PGresult* r;
-  explicit pg_result(PGresult* p) : r(p) {}
-  ~pg_result() { PQclear(r); }
-  bool ok() const {
-    auto s = PQresultStatus(r);
-    return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
-  }
-};
 
 request_log_row read_row(PGresult* r, int i) {
   auto text = [&](int c) { return std::string(PQgetvalue(r, i, c), size_t(PQgetlength(r, i, c))); };
@@ -79,54 +66,21 @@ const std::string kSelect =
 
 class postgres_request_log_store final : public request_log_store {
  public:
-  explicit postgres_request_log_store(PGconn* conn) : conn_(conn) {}
-  ~postgres_request_log_store() override { PQfinish(conn_); }
+  explicit postgres_request_log_store(std::unique_ptr<pg_connection> db)
+      : db_(std::move(db)), conn_(db_->handle()) {}
 
   bool migrate(std::string* error) {
-    if (!exec("BEGIN", error)) return false;
-    auto fail = [&](std::string why) {
-      exec("ROLLBACK", nullptr);
-      if (error) *error = std::move(why);
-      return false;
-    };
-    std::string why;
-    std::string lock = "SELECT pg_advisory_xact_lock(" + std::to_string(kSchemaLockKey) + ")";
-    if (!exec(lock.c_str(), &why) ||
-        !exec("CREATE TABLE IF NOT EXISTS schema_version ("
-              " component TEXT PRIMARY KEY, version INTEGER NOT NULL)",
-              &why)) {
-      return fail(why);
-    }
-    int current = schema_version(&why);
-    if (current < 0) return fail(why);
-    int latest = latest_version(request_log_migrations());
-    if (current > latest) return fail("request_log schema is newer than this build knows");
-    for (const migration& m : request_log_migrations()) {
-      if (m.version <= current) continue;
-      if (!exec(m.postgres_sql, &why)) {
-        return fail("request_log migration " + std::to_string(m.version) + ": " + why);
-      }
-    }
-    std::string up =
-        "INSERT INTO schema_version (component, version) VALUES ('request_log', " +
-        std::to_string(latest) + ") ON CONFLICT (component) DO UPDATE SET version = excluded.version";
-    if (!exec(up.c_str(), &why) || !exec("COMMIT", &why)) return fail(why);
-    return true;
+    return migrate_postgres(*db_, "request_log", request_log_migrations(), error);
   }
 
   // 0 when no schema yet, -1 on error.
   int schema_version(std::string* error) {
-    pg_result exists(PQexec(conn_, "SELECT to_regclass('schema_version') IS NOT NULL"));
-    if (!exists.ok()) return set_error(error), -1;
-    if (std::string(PQgetvalue(exists.r, 0, 0)) != "t") return 0;
-    pg_result q(PQexec(conn_, "SELECT version FROM schema_version WHERE component = 'request_log'"));
-    if (!q.ok()) return set_error(error), -1;
-    return PQntuples(q.r) == 0 ? 0 : std::atoi(PQgetvalue(q.r, 0, 0));
+    return postgres_schema_version(*db_, "request_log", error);
   }
 
   bool append(std::span<const request_log_row> rows, std::string* error) override {
     if (rows.empty()) return true;
-    if (PQstatus(conn_) != CONNECTION_OK) PQreset(conn_);  // reconnect after a server restart
+    db_->ensure_open();  // reconnect after a server restart
     if (!exec("BEGIN", error)) return false;
     for (size_t start = 0; start < rows.size(); start += kRowsPerStatement) {
       if (!insert_chunk(rows.subspan(start, std::min(kRowsPerStatement, rows.size() - start)),
@@ -218,16 +172,10 @@ class postgres_request_log_store final : public request_log_store {
     return true;
   }
 
-  bool exec(const char* sql, std::string* error) {
-    pg_result r(PQexec(conn_, sql));
-    if (!r.ok()) return set_error(error), false;
-    return true;
-  }
+  bool exec(const char* sql, std::string* error) { return db_->exec(sql, error); }
+  void set_error(std::string* error) const { db_->set_error(error); }
 
-  void set_error(std::string* error) const {
-    if (error) *error = std::string("PostgreSQL: ") + PQerrorMessage(conn_);
-  }
-
+  std::unique_ptr<pg_connection> db_;
   PGconn* conn_;
 };
 
@@ -236,17 +184,9 @@ class postgres_request_log_store final : public request_log_store {
 std::unique_ptr<request_log_store> open_postgres_request_log(const std::string& conninfo,
                                                              store_access access,
                                                              std::string* error) {
-  PGconn* conn = PQconnectdb(conninfo.c_str());
-  if (!conn || PQstatus(conn) != CONNECTION_OK) {
-    // libpq's message names host and database, not the password.
-    if (error) *error = std::string("PostgreSQL connection failed: ") +
-                        (conn ? PQerrorMessage(conn) : "out of memory");
-    PQfinish(conn);
-    return nullptr;
-  }
-  // Server notices ("relation already exists, skipping") are not errors.
-  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
-  auto store = std::make_unique<postgres_request_log_store>(conn);
+  auto db = pg_connection::connect(conninfo, error);
+  if (!db) return nullptr;
+  auto store = std::make_unique<postgres_request_log_store>(std::move(db));
   if (access == store_access::write) {
     if (!store->migrate(error)) return nullptr;
     return store;

@@ -9,7 +9,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "actors/persistence/postgres_db.hpp"
+#include "actors/persistence/shared_bucket_store.hpp"
 #include "net/auth/api_key.hpp"
+#include "net/limits/shared_rate_limiter.hpp"
 
 namespace troupe::net {
 namespace {
@@ -114,7 +117,8 @@ security_hooks::security_hooks(const security_options& options,
       clock_(std::move(clock)),
       log_(std::move(log)),
       key_cache_(options.key_cache_ttl_ms, options.key_cache_max_entries, clock_.monotonic_ms),
-      limiter_(options.max_rate_limited_principals, clock_.monotonic_ms) {}
+      limiter_(std::make_unique<rate_limiter>(options.max_rate_limited_principals,
+                                              clock_.monotonic_ms)) {}
 
 std::unique_ptr<security_hooks> security_hooks::create(const security_options& options,
                                                        std::shared_ptr<actors::request_log_sink> log,
@@ -145,6 +149,16 @@ std::unique_ptr<security_hooks> security_hooks::create(const security_options& o
     std::string why;
     h->key_store_ = actors::key_store::open(options.keys_db, &why);
     if (!h->key_store_) return fail("[auth] keys_db: " + why);
+  }
+  if (!options.shared_limits_url.empty()) {
+    if (!actors::is_postgres_url(options.shared_limits_url)) {
+      return fail("[limits] shared_url must be a postgresql:// URL");
+    }
+    std::string why;
+    auto store = actors::shared_bucket_store::open(options.shared_limits_url,
+                                                   options.shared_limits_connections, &why);
+    if (!store) return fail("[limits] shared_url: " + why);
+    h->limiter_ = std::make_unique<shared_rate_limiter>(std::move(store));
   }
   if (options.jwt_enabled) {
     if (!options.jwt_jwks_file.empty() && !read_file(options.jwt_jwks_file, &h->jwks_text_)) {
@@ -297,10 +311,19 @@ std::optional<hook_refusal> security_hooks::admit(const principal& who, const st
     return r;
   }
   rate_limits limits = limits_for(who);
-  rate_decision d = limiter_.try_admit(who.id, limits, estimated_tokens);
+  rate_decision d = limiter_->try_admit(who.id, limits, estimated_tokens);
   if (d.admitted) {
     add_limit_headers(d, &out->headers);
     return std::nullopt;
+  }
+  if (d.unavailable) {
+    hook_refusal r;
+    r.status = 503;
+    r.type = "server_error";
+    r.code = "server_is_overloaded";
+    r.message = "The server could not check the rate limit; please try again.";
+    r.headers["retry-after"] = "1";
+    return r;
   }
   num_rate_limited_.fetch_add(1, std::memory_order_relaxed);
   hook_refusal r;
@@ -334,7 +357,7 @@ void security_hooks::record(const principal& who, int64_t estimated_tokens,
   // bucket at all.
   const int64_t actual_tokens = rec.prompt_tokens + rec.completion_tokens;
   if (estimated_tokens != 0 || actual_tokens != 0) {
-    limiter_.finish(who.id, limits_for(who), estimated_tokens, actual_tokens);
+    limiter_->finish(who.id, limits_for(who), estimated_tokens, actual_tokens);
   }
   if (!log_) return;
   actors::request_log_row row;

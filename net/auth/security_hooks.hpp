@@ -2,7 +2,8 @@
 // The security layer behind net::request_hooks:
 //   authenticate — static keys, stored API keys (cached), JWTs, or the
 //                  explicit auth-disabled mode;
-//   admit        — model permission (403) then rate limits (429);
+//   admit        — model permission (403) then rate limits (429), from this
+//                  process's buckets or from buckets shared in PostgreSQL;
 //   record       — corrects the token bucket and hands the row to the log.
 // 401 bodies never say which check failed and never echo the credential.
 #include <atomic>
@@ -21,6 +22,7 @@
 #include "net/auth/security_options.hpp"
 #include "net/edge/request_hooks.hpp"
 #include "net/limits/rate_limiter.hpp"
+#include "net/limits/token_bucket.hpp"
 
 namespace troupe::net {
 
@@ -83,7 +85,7 @@ class security_hooks final : public request_hooks {
   std::shared_ptr<const jwt_verifier> jwt_;  // null when JWTs are off
   std::string jwks_text_;                    // what the verifier was built from
   int64_t next_jwks_check_ms_ = 0;
-  rate_limiter limiter_;
+  std::unique_ptr<admission_limiter> limiter_;  // in-process or shared (PostgreSQL)
   mutable std::mutex metrics_mu_;
   std::map<std::string, int64_t> num_auth_failures_;  // by reason
   std::atomic<int64_t> num_rate_limited_{0};

@@ -35,7 +35,7 @@ struct security_options {
 
   std::vector<static_api_key> static_keys;
 
-  std::string keys_db;               // SQLite file of `troupe keys`; "" = none
+  std::string keys_db;               // SQLite file or postgresql:// URL of `troupe keys`; "" = none
   int64_t key_cache_ttl_ms = 5000;   // bound on how late a revocation by another process bites
   size_t key_cache_max_entries = 10000;
 
@@ -48,6 +48,10 @@ struct security_options {
   int64_t default_max_requests_per_minute = 0;  // 0 = unlimited
   int64_t default_max_tokens_per_minute = 0;
   size_t max_rate_limited_principals = 100000;
+  // "postgresql://…": buckets shared with every gateway using the same URL;
+  // "" = this process's own buckets.
+  std::string shared_limits_url;
+  size_t shared_limits_connections = 4;
 
   bool log_store_text = false;  // keep prompt and output text in the request log
 };

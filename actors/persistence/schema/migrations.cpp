@@ -19,7 +19,37 @@ CREATE TABLE api_keys (
   revoked_at         INTEGER
 );
 )sql",
-     nullptr},
+     R"sql(
+CREATE TABLE api_keys (
+  id                 TEXT PRIMARY KEY,
+  name               TEXT NOT NULL,
+  key_sha256         TEXT NOT NULL UNIQUE,
+  max_requests_per_minute BIGINT,
+  max_tokens_per_minute   BIGINT,
+  allowed_models     TEXT NOT NULL DEFAULT '',
+  created_at         BIGINT NOT NULL,
+  revoked_at         BIGINT
+);
+)sql"},
+};
+
+// rate_buckets v1 (PostgreSQL only): the token buckets that several gateways
+// share. A level is in units (requests or tokens); a limit of -1 means "not
+// yet sized" and 0 "unlimited"; updated_ms is the database clock in Unix ms,
+// so every gateway refills against the same clock.
+constexpr migration kRateBuckets[] = {
+    {1, "create rate_buckets", nullptr,
+     R"sql(
+CREATE TABLE rate_buckets (
+  principal      TEXT PRIMARY KEY,
+  requests_level DOUBLE PRECISION NOT NULL,
+  requests_limit BIGINT NOT NULL,
+  tokens_level   DOUBLE PRECISION NOT NULL,
+  tokens_limit   BIGINT NOT NULL,
+  updated_ms     BIGINT NOT NULL
+);
+CREATE INDEX rate_buckets_updated_ms ON rate_buckets (updated_ms);
+)sql"},
 };
 
 // request_log v1: one row per finished request. Times are milliseconds;
@@ -80,6 +110,7 @@ CREATE INDEX request_log_started_at ON request_log (started_at);
 
 std::span<const migration> api_keys_migrations() { return kApiKeys; }
 std::span<const migration> request_log_migrations() { return kRequestLog; }
+std::span<const migration> rate_buckets_migrations() { return kRateBuckets; }
 
 int latest_version(std::span<const migration> migrations) {
   return migrations.empty() ? 0 : migrations.back().version;
