@@ -1,15 +1,18 @@
 // Real HAProxy (deploy/haproxy/haproxy.cfg, ports from the environment) in
-// front of two real `troupe serve` processes: both pass the /ready health
-// check; under load one is killed (SIGKILL): every request that had not
-// started answering is retried on the other and succeeds, while a stream that
-// had started on the killed one is cut (HAProxy cannot replay it: the client
-// must retry, as docs/operations.md says).
+// front of two real `troupe gateway` processes, which front two `troupe
+// worker`s: both gateways pass the /ready health check; under load one
+// gateway is killed (SIGKILL): every request that had not started answering
+// is retried on the other and succeeds, while a stream that had started on the
+// killed gateway is cut (HAProxy cannot replay it: the client must retry, as
+// docs/operations.md says). Then a worker is killed: the surviving stream goes
+// on without a gap (the gateway fails it over) and new requests still succeed.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
 import path from 'node:path';
-import { startServer, check, finish, skip, API_KEY } from './serve_lib.mjs';
+import { check, finish, skip } from './serve_lib.mjs';
+import { KEY as API_KEY, freePort as freeLoopbackPort, startGateway, startWorker, workerMetric } from './cluster_lib.mjs';
 
 try { execFileSync('haproxy', ['-v'], { stdio: 'ignore' }); } catch { skip('haproxy is not installed'); }
 // The config's maxconn 8000 needs 2 x 8000 descriptors (haproxy -c says so too).
@@ -38,8 +41,10 @@ function post(port, body, { stream = false } = {}) {
   });
 }
 
-const a = await startServer(['--no-tls']);
-const b = await startServer(['--no-tls']);
+const workerPorts = [await freeLoopbackPort(), await freeLoopbackPort()];
+const workers = [await startWorker(workerPorts[0]), await startWorker(workerPorts[1])];
+const a = await startGateway(workerPorts);
+const b = await startGateway(workerPorts);
 const portOf = (url) => Number(new URL(url).port);
 const lbPort = await freePort();
 const statsPort = await freePort();
@@ -113,11 +118,38 @@ try {
 
   states = await serverStates();
   check(states['gateway-1']?.status?.startsWith('DOWN'), `the killed backend is marked DOWN: ${JSON.stringify(states)}`);
+
+  // A worker dies under load: streams on the surviving gateway keep going
+  // (the one on the dead worker is resubmitted to the other) and new requests
+  // are served.
+  const counted = { ...long, max_tokens: 300, temperature: 0, stream_options: { include_usage: true } };
+  const streams = [await post(lbPort, counted, { stream: true }), await post(lbPort, counted, { stream: true })];
+  await sleep(300);
+  workers[0].child.kill('SIGKILL');
+  const after = [];
+  for (let i = 0; i < 8; ++i) {
+    const r = await post(lbPort, { model: long.model, prompt: 'Hello there', max_tokens: 8 });
+    await r.ended;
+    after.push(r.status);
+  }
+  check(after.every((s) => s === 200), `requests after a worker's death succeed: ${after}`);
+  for (const s of streams) {
+    const end = await Promise.race([s.ended, sleep(60000).then(() => 'timeout')]);
+    const text = s.text();
+    const usage = (text.match(/"completion_tokens":(\d+)/) || [])[1];
+    check(end === 'end' && text.includes('[DONE]') && text.includes('"finish_reason":"length"') && !text.includes('"error"'),
+      `a stream ends normally with [DONE] though a worker died (end: ${end}; ${text.slice(-200)})`);
+    check(usage === '300', `and it carries all 300 tokens (usage.completion_tokens ${usage})`);
+  }
+  const metrics = await new Promise((resolve) => http.get({ host: '127.0.0.1', port: portOf(b.url), path: '/metrics', headers: { authorization: `Bearer ${API_KEY}` } }, (res) => { let t = ''; res.on('data', (d) => { t += d; }); res.on('end', () => resolve(t)); }).on('error', () => resolve('')));
+  const moved = workerMetric(metrics, 'worker_failovers_total', workers[0].address);
+  check(moved >= 1, `the gateway counts the sequences it moved off the dead worker (${moved})`);
   ok = true;
 } finally {
   lb.kill('SIGTERM');
   await a.stop();
   await b.stop();
+  for (const w of workers) await w.stop();
   if (!ok) console.error(lbLog.slice(-3000));
 }
 finish();
