@@ -28,19 +28,21 @@ struct cluster_state {
   std::vector<std::shared_ptr<model_bundle>> models;   // in order of first appearance
   std::unordered_map<std::string, request_actor> requests;  // request id -> its actor
 
-  // The engine gauges of /metrics: sums over healthy workers of their last
-  // stats (from a heartbeat or an output batch).
+  // The engine figures of /metrics from each worker's last stats (from a
+  // heartbeat or an output batch): gauges sum over healthy workers; counters
+  // over every worker ever seen, with what a restarted worker had counted
+  // before, so they never go down (Prometheus would read a drop as a reset).
   void publish_engine_gauges() {
     engine::engine_stats sum;
     for (const worker_entry& w : workers->snapshot()) {
+      sum.num_preemptions += w.retired_preemptions + w.stats.num_preemptions;
+      sum.prefix_cache_queries += w.retired_prefix_cache_queries + w.stats.prefix_cache_queries;
+      sum.prefix_cache_hits += w.retired_prefix_cache_hits + w.stats.prefix_cache_hits;
       if (!w.healthy) continue;
       sum.num_running += w.stats.num_running;
       sum.num_waiting += w.stats.num_waiting;
       sum.num_total_blocks += w.stats.num_total_blocks;
       sum.num_free_blocks += w.stats.num_free_blocks;
-      sum.num_preemptions += w.stats.num_preemptions;
-      sum.prefix_cache_queries += w.stats.prefix_cache_queries;
-      sum.prefix_cache_hits += w.stats.prefix_cache_hits;
     }
     auto& m = *metrics;
     m.num_requests_running = sum.num_running;

@@ -77,6 +77,13 @@ void worker_table::heard_from(int32_t worker_id, const engine::engine_stats& sta
   std::lock_guard lock(mutex_);
   auto* w = find(worker_id);
   if (!w) return;
+  // A counter that went down means the worker restarted.
+  if (stats.prefix_cache_queries < w->stats.prefix_cache_queries ||
+      stats.num_preemptions < w->stats.num_preemptions) {
+    w->retired_preemptions += w->stats.num_preemptions;
+    w->retired_prefix_cache_queries += w->stats.prefix_cache_queries;
+    w->retired_prefix_cache_hits += w->stats.prefix_cache_hits;
+  }
   w->stats = stats;
   w->last_seen = clock_type::now();
   w->healthy = w->connected;  // re-admitted once it answers again

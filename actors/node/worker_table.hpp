@@ -25,6 +25,11 @@ struct worker_entry {
   bool connected = true;      // false once its connection dropped (the handle is dead)
   int64_t in_flight = 0;      // sequences this gateway routed there, unfinished
   engine::engine_stats stats; // from the last heartbeat
+  // What the worker's counters had reached before it restarted (its counters
+  // start again from zero): added back, so the gateway's totals never fall.
+  int64_t retired_preemptions = 0;
+  int64_t retired_prefix_cache_queries = 0;
+  int64_t retired_prefix_cache_hits = 0;
   std::chrono::steady_clock::time_point last_seen;
   int64_t routed_total = 0;   // sequences routed there
   int64_t failovers_total = 0;  // sequences moved away after it failed
