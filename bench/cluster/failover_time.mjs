@@ -58,6 +58,7 @@ try {
   for (const w of workers) await w.kill9();
   if (pki) pki.cleanup();
 }
+if (process.env.TROUPE_BENCH_VERBOSE) console.log(`gaps (ms): ${gaps.join(" ")}`);
 gaps.sort((a, b) => a - b);
 const q = (p) => gaps[Math.min(gaps.length - 1, Math.floor(p * gaps.length))];
 console.log(`failover: ${gaps.length} kills, kill → next token p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${gaps[gaps.length - 1]} ms (${tls ? 'mutual TLS' : 'plaintext'} link on loopback)`);
