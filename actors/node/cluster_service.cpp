@@ -228,6 +228,16 @@ class gateway_node final : public cluster_service {
            [](const worker_entry& w) { return w.healthy && !w.draining ? 1 : 0; });
     family("worker_in_flight", "gauge", "Sequences this gateway runs on the worker.",
            [](const worker_entry& w) { return w.in_flight; });
+    // From the worker's own engine (its last heartbeat): the same on every
+    // gateway, which is what the worker tier's autoscaler reads.
+    family("worker_requests_waiting", "gauge", "Sequences waiting in the worker's queue (all gateways).",
+           [](const worker_entry& w) { return w.stats.num_waiting; });
+    family("worker_kv_cache_usage_perc", "gauge", "Fraction of the worker's KV blocks in use (0-1).",
+           [](const worker_entry& w) {
+             return w.stats.num_total_blocks <= 0
+                        ? 0.0
+                        : 1.0 - double(w.stats.num_free_blocks) / double(w.stats.num_total_blocks);
+           });
     family("worker_routed_total", "counter", "Sequences routed to the worker.",
            [](const worker_entry& w) { return w.routed_total; });
     family("worker_failovers_total", "counter", "Sequences moved off the worker after it failed.",
