@@ -53,10 +53,7 @@ bool is_loopback(const std::string& host) {
 std::optional<std::string> check_cluster_options(const cluster_options& o,
                                                  const std::string& host) {
   if (o.plaintext) {
-    // Tests that build private network namespaces may opt out of the
-    // loopback rule explicitly (docs/cluster.md says why they need to).
-    const char* off_loopback = std::getenv("TROUPE_CLUSTER_PLAINTEXT_OFF_LOOPBACK");
-    if (!is_loopback(host) && !(off_loopback && std::string(off_loopback) == "1"))
+    if (!is_loopback(host))
       return "--cluster-plaintext is allowed on loopback addresses only ('" + host +
              "' is not one); give the node --cluster-cert, --cluster-key and --cluster-ca";
     return std::nullopt;

@@ -1,10 +1,8 @@
 // Topology tests across network namespaces this test creates (root only):
 // two workers, each in a namespace of its own behind a veth pair, and a
-// gateway in the test's namespace. The link is plain BASP, allowed off
-// loopback only through TROUPE_CLUSTER_PLAINTEXT_OFF_LOOPBACK=1: CAF 0.17's
-// TLS transport stalls a node's I/O loop while a TLS peer sits behind a cut
-// link (docs/cluster.md, "Known limits"); the TLS link is tested on loopback
-// (cluster_tls). A network cut (link down) between gateway and the busy worker
+// gateway in the test's namespace, linked by BASP over mutual TLS (the
+// production transport; plaintext is refused off loopback). A network cut
+// (link down) between gateway and the busy worker
 // mid-stream: the stream continues on the other worker, identical to an
 // undisturbed run; the cut worker is ejected within the heartbeat bound and
 // re-admitted after the link heals. A frozen (SIGSTOP) worker is ejected and
@@ -40,10 +38,9 @@ try {
 }
 process.on('exit', teardown);
 
-process.env.TROUPE_CLUSTER_PLAINTEXT_OFF_LOOPBACK = '1';
 const pki = clusterPki();
 pki.makeCa('ca');
-const tls = null;
+const tls = pki.makeNode('node', 'ca');
 const addresses = subnets.map((s) => `${s}.2:7070`);
 const workers = [];
 let gateway = null;
